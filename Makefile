@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is a step of theirs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MODELS_DIR ?= models
+PYTEST_ARGS ?=
+
+export MODELS_DIR
+
+.PHONY: help install models train lint format test run clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+install: $(STAMP)  ## Create .venv and install the project with its dev tools (idempotent)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --editable '.[dev]'
+	touch $(STAMP)
+
+models: $(STAMP)  ## Train the models that have no exported version yet
+	$(PY) -m training all --if-missing
+
+train: $(STAMP)  ## Train all three models, each as a new version
+	$(PY) -m training all
+
+lint: $(STAMP)  ## ruff format check and lint
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)  ## Apply ruff formatting and fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint  ## Lint, then the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+run: models  ## Set up, train the models if none exist, then serve them
+	@echo "Models are in $(MODELS_DIR)/."
+
+clean:  ## Remove the virtual environment and caches (keeps models and data)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,77 @@
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from training import export as export_module
+from training.export import STAGING_PREFIX, existing_versions, export_version
+from training.trained import TrainedModel
+
+
+class Doubler(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.factor = tf.Variable(2.0)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def double(self, x):
+        return {"y": x * self.factor}
+
+
+def tiny_model() -> TrainedModel:
+    module = Doubler()
+    return TrainedModel(
+        name="doubler",
+        module=module,
+        signatures={"serving_default": module.double},
+        warmup_requests=[("serving_default", {"x": np.ones(2, np.float32)})],
+        report={"metrics": {"ok": 1}},
+    )
+
+
+def test_versions_count_up_and_ignore_non_integer_folders(tmp_path):
+    (tmp_path / "doubler" / "notes").mkdir(parents=True)
+    first = export_version(tiny_model(), tmp_path)
+    second = export_version(tiny_model(), tmp_path)
+    assert (first.name, second.name) == ("1", "2")
+    assert existing_versions(tmp_path / "doubler") == [1, 2]
+    assert (second / "saved_model.pb").exists()
+    assert (second / "assets.extra" / "tf_serving_warmup_requests").exists()
+    assert (second / "assets.extra" / "evaluation.json").exists()
+    assert not [p for p in (tmp_path / "doubler").iterdir() if p.name.startswith(STAGING_PREFIX)]
+
+
+def test_a_failed_export_leaves_no_version_and_no_staging_folder(tmp_path, monkeypatch):
+    def broken(directory, trained):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(export_module, "write_report", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export_version(tiny_model(), tmp_path)
+    assert list((tmp_path / "doubler").iterdir()) == []
+
+
+def test_a_version_taken_meanwhile_is_skipped(tmp_path, monkeypatch):
+    base = tmp_path / "doubler"
+    real_rename = os.rename
+    calls = []
+
+    def racing_rename(source, target):
+        if not calls:
+            (base / "1").mkdir()
+            (base / "1" / "saved_model.pb").write_bytes(b"other run")
+        calls.append(target)
+        return real_rename(source, target)
+
+    monkeypatch.setattr(export_module.os, "rename", racing_rename)
+    version = export_version(tiny_model(), tmp_path)
+    assert version.name == "2"
+    assert (base / "1" / "saved_model.pb").read_bytes() == b"other run"
+
+
+def test_exported_model_loads_and_serves(tmp_path):
+    version = export_version(tiny_model(), tmp_path)
+    loaded = tf.saved_model.load(str(version))
+    result = loaded.signatures["serving_default"](x=tf.constant([1.0, 3.0]))
+    np.testing.assert_allclose(result["y"].numpy(), [2.0, 6.0])

@@ -1,0 +1,164 @@
+"""digit_classifier: an LSTM that reads a 28×28 MNIST image as 28 rows of 28 pixels.
+
+The network emits class logits after every row; the last row's are the prediction, and the
+`per_row` signature exposes all 28 to show how the prediction forms while the LSTM reads.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training.data.mnist import load_mnist
+from training.lstm_cell import recurrent_layer
+from training.report import plot_learning_curves, save_figure
+from training.settings import TrainSettings
+from training.trained import TrainedModel
+
+NAME = "digit_classifier"
+ROWS = COLS = 28
+CLASSES = 10
+MAX_SHIFT = 2
+QUICK_TRAIN_IMAGES = 3000
+IMAGES_SPEC = tf.TensorSpec([None, ROWS, COLS], tf.float32, name="images")
+
+
+def build_row_model(cell: str, units: int, layers: int) -> keras.Model:
+    """images (batch, 28, 28) → class logits after each row (batch, 28, 10)."""
+    images = keras.Input((ROWS, COLS), name="images")
+    hidden = images
+    for index in range(layers):
+        hidden = recurrent_layer(cell, units, return_sequences=True, name=f"lstm_{index}")(hidden)
+    logits = keras.layers.Dense(CLASSES, name="logits")(hidden)
+    return keras.Model(images, logits, name=NAME)
+
+
+class DigitServing(tf.Module):
+    """The exported signatures."""
+
+    def __init__(self, row_model: keras.Model):
+        super().__init__()
+        self.row_model = row_model
+
+    @tf.function(input_signature=[IMAGES_SPEC])
+    def classify(self, images):
+        probabilities = tf.nn.softmax(self.row_model(images, training=False)[:, -1])
+        return {"probabilities": probabilities, "classes": tf.argmax(probabilities, axis=-1)}
+
+    @tf.function(input_signature=[IMAGES_SPEC])
+    def per_row(self, images):
+        return {"row_probabilities": tf.nn.softmax(self.row_model(images, training=False))}
+
+
+def train(settings: TrainSettings) -> TrainedModel:
+    """Train on MNIST train (validation monitored), evaluate once on the test split."""
+    mnist = load_mnist(settings.data_dir, settings.mnist_path)
+    (x_train, y_train), (x_val, y_val) = mnist.train, mnist.validation
+    if settings.quick:
+        x_train, y_train = x_train[:QUICK_TRAIN_IMAGES], y_train[:QUICK_TRAIN_IMAGES]
+        x_val, y_val = x_val[:1000], y_val[:1000]
+    hyper = {
+        "cell": settings.cell,
+        "units": 48 if settings.quick else 256,
+        "epochs": settings.pick("epochs", full=15, quick=2),
+        "batch_size": settings.pick("batch_size", full=128, quick=64),
+        "layers": 1 if settings.quick else 2,
+        "learning_rate": 2e-3,
+        "clipnorm": 1.0,
+        "max_shift_pixels": MAX_SHIFT,
+        "seed": settings.seed,
+    }
+    steps = hyper["epochs"] * int(np.ceil(len(x_train) / hyper["batch_size"]))
+    row_model = build_row_model(settings.cell, hyper["units"], hyper["layers"])
+    last_row = keras.Model(row_model.input, row_model.output[:, -1])
+    last_row.compile(
+        optimizer=keras.optimizers.Adam(
+            keras.optimizers.schedules.CosineDecay(hyper["learning_rate"], steps),
+            clipnorm=hyper["clipnorm"],
+        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    started = time.perf_counter()
+    history = last_row.fit(
+        _shifted_batches(x_train, y_train, hyper["batch_size"], settings.seed),
+        validation_data=(x_val, y_val),
+        epochs=hyper["epochs"],
+        verbose=1 if settings.progress else 0,
+    ).history
+    training_seconds = time.perf_counter() - started
+
+    serving = DigitServing(row_model)
+    x_test, y_test = mnist.test
+    predicted = _predict_classes(serving, x_test)
+    confusion = np.zeros((CLASSES, CLASSES), dtype=np.int64)
+    np.add.at(confusion, (y_test, predicted), 1)
+    report = {
+        "model": NAME,
+        "metrics": {
+            "test_accuracy": float(np.mean(predicted == y_test)),
+            "test_images": len(y_test),
+            "validation_accuracy": float(history["val_accuracy"][-1]),
+            "target_test_accuracy": 0.994,
+        },
+        "training_seconds": round(training_seconds, 1),
+        "data": {"source": mnist.source, "sha256": mnist.sha256, "train_images": len(x_train)},
+        "hyperparameters": hyper,
+        "history": {k: [float(v) for v in vs] for k, vs in history.items()},
+        "confusion_matrix": confusion.tolist(),
+    }
+    return TrainedModel(
+        name=NAME,
+        module=serving,
+        signatures={"serving_default": serving.classify, "per_row": serving.per_row},
+        warmup_requests=[
+            (signature, {"images": x_test[:batch]})
+            for signature in ("serving_default", "per_row")
+            for batch in (1, 8)
+        ],
+        report=report,
+        plots={
+            "learning_curves.png": plot_learning_curves(history, NAME),
+            "confusion_matrix.png": _plot_confusion(confusion),
+        },
+    )
+
+
+def _shifted_batches(images, labels, batch_size: int, seed: int) -> tf.data.Dataset:
+    """Shuffled training batches, each image shifted by up to ±2 pixels at random."""
+    shift = keras.layers.RandomTranslation(
+        MAX_SHIFT / ROWS, MAX_SHIFT / COLS, fill_mode="constant", interpolation="nearest", seed=seed
+    )
+    return (
+        tf.data.Dataset.from_tensor_slices((images, labels))
+        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(lambda x, y: (shift(x[..., None], training=True)[..., 0], y))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def _predict_classes(serving: DigitServing, images: np.ndarray, batch: int = 1000) -> np.ndarray:
+    chunks = [
+        serving.classify(images[i : i + batch])["classes"] for i in range(0, len(images), batch)
+    ]
+    return np.concatenate([c.numpy() for c in chunks])
+
+
+def _plot_confusion(confusion: np.ndarray):
+    def draw(path):
+        import matplotlib.pyplot as plt
+
+        fig, axis = plt.subplots(figsize=(6, 5))
+        image = axis.imshow(np.log1p(confusion), cmap="Blues")
+        for (row, col), count in np.ndenumerate(confusion):
+            axis.text(col, row, count, ha="center", va="center", fontsize=7)
+        axis.set(xlabel="predicted", ylabel="true", xticks=range(10), yticks=range(10))
+        axis.set_title("digit_classifier: test confusion matrix")
+        fig.colorbar(image, label="log(1 + count)")
+        save_figure(fig, path)
+
+    return draw

@@ -1,0 +1,62 @@
+"""Versioned, atomic SavedModel export: `<out>/<name>/<version>/` appears whole or not at all."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+
+from training.report import write_report
+from training.trained import TrainedModel
+from training.warmup import WARMUP_FILE, write_warmup_records
+
+VERSION_NAME = re.compile(r"^[0-9]+$")
+STAGING_PREFIX = ".staging-"
+
+
+def existing_versions(base: Path) -> list[int]:
+    """The integer versions published under a model's base path, ascending."""
+    if not base.is_dir():
+        return []
+    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and VERSION_NAME.match(p.name))
+
+
+def export_version(trained: TrainedModel, out_dir: Path) -> Path:
+    """Export `trained` as the next version of its model and return the version directory.
+
+    Everything is written into a hidden staging directory beside the versions (same file
+    system), then renamed into place, so a server polling the base path never sees a
+    partial model. TF Serving ignores directory names that are not integers.
+    """
+    base = out_dir / trained.name
+    base.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=base))
+    try:
+        staging.chmod(0o755)
+        tf.saved_model.save(trained.module, str(staging), signatures=trained.signatures)
+        extra = staging / "assets.extra"
+        extra.mkdir(exist_ok=True)
+        write_warmup_records(extra / WARMUP_FILE, trained.name, trained.warmup_requests)
+        write_report(extra, trained)
+        return _publish(staging, base)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _publish(staging: Path, base: Path) -> Path:
+    """Rename `staging` to the next free version number, retrying if another run took it."""
+    while True:
+        target = base / str(max(existing_versions(base), default=0) + 1)
+        try:
+            os.rename(staging, target)
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            continue
+        return target

@@ -1,0 +1,237 @@
+"""forecaster: an LSTM that maps a window of 20 values to the next 20 (shifted by one).
+
+The `forecast` signature runs the autoregressive loop inside the graph: each prediction is fed
+back as the next input, `horizon` times, so one request gets a whole forecast. Training uses the
+same loop over a fixed rollout so the model learns to keep its own errors from compounding.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from training.data.series import RESOLUTION, T_MAX, T_MIN, WINDOW, random_windows, series
+from training.report import plot_learning_curves, save_figure
+from training.settings import TrainSettings
+from training.trained import TrainedModel
+
+NAME = "forecaster"
+SCALE = 10.0
+"""Values are divided by this inside the model; the series stays within about ±12."""
+MAX_HORIZON = 200
+EVAL_HORIZONS = (1, 5, 20, 50, 100)
+EVAL_WINDOWS = 1000
+WINDOW_SPEC = tf.TensorSpec([None, WINDOW], tf.float32, name="window")
+HORIZON_SPEC = tf.TensorSpec([None], tf.int32, name="horizon")
+
+
+class Forecaster(keras.Model):
+    """One LSTM cell and a linear head, unrolled over the window, then fed its own output."""
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = keras.layers.LSTMCell(units, name="cell")
+        self.rnn = keras.layers.RNN(self.cell, return_sequences=True, return_state=True)
+        self.head = keras.layers.Dense(1, name="head")
+
+    def next_values(self, window):
+        """window (batch, 20) → the following values (batch, 20), and the final LSTM state."""
+        outputs, h, c = self.rnn(window[..., None] / SCALE)
+        return self.head(outputs)[..., 0] * SCALE, (h, c)
+
+    def forecast(self, window, steps):
+        """window (batch, 20) → the next `steps` values (batch, steps), autoregressively."""
+        following, state = self.next_values(window)
+        value = following[:, -1]
+        values = tf.TensorArray(tf.float32, size=steps).write(0, value)
+
+        def step(k, value, h, c, values):
+            output, (h, c) = self.cell(value[:, None] / SCALE, [h, c])
+            value = self.head(output)[:, 0] * SCALE
+            return k + 1, value, h, c, values.write(k, value)
+
+        *_, values = tf.while_loop(
+            lambda k, *_: k < steps, step, (tf.constant(1), value, *state, values)
+        )
+        return tf.transpose(values.stack())
+
+
+class ForecasterServing(tf.Module):
+    """The exported signatures."""
+
+    def __init__(self, model: Forecaster):
+        super().__init__()
+        self.model = model
+
+    @tf.function(input_signature=[WINDOW_SPEC])
+    def next_values(self, window):
+        return {"next": self.model.next_values(window)[0]}
+
+    @tf.function(input_signature=[WINDOW_SPEC, HORIZON_SPEC])
+    def forecast(self, window, horizon):
+        tf.debugging.assert_greater_equal(horizon, 1, message="horizon must be at least 1")
+        tf.debugging.assert_less_equal(
+            horizon, MAX_HORIZON, message=f"horizon must be at most {MAX_HORIZON}"
+        )
+        return {"forecast": self.model.forecast(window, tf.reduce_max(horizon))}
+
+
+def train(settings: TrainSettings) -> TrainedModel:
+    """Train on seeded random windows with a rollout loss; evaluate on held-out windows."""
+    hyper = {
+        "units": 32 if settings.quick else 64,
+        "epochs": settings.pick("epochs", full=20, quick=2),
+        "steps_per_epoch": 50 if settings.quick else 200,
+        "batch_size": settings.pick("batch_size", full=128, quick=64),
+        "rollout_steps": 20 if settings.quick else 50,
+        "learning_rate": 5e-3,
+        "clipnorm": 1.0,
+        "seed": settings.seed,
+    }
+    model = Forecaster(hyper["units"])
+    total_steps = hyper["epochs"] * hyper["steps_per_epoch"]
+    optimizer = keras.optimizers.Adam(
+        keras.optimizers.schedules.CosineDecay(hyper["learning_rate"], total_steps),
+        clipnorm=hyper["clipnorm"],
+    )
+    rollout = hyper["rollout_steps"]
+
+    @tf.function
+    def train_step(windows):
+        inputs, shifted, future = (
+            windows[:, :WINDOW],
+            windows[:, 1 : WINDOW + 1],
+            windows[:, WINDOW:],
+        )
+        with tf.GradientTape() as tape:
+            following, _ = model.next_values(inputs)
+            one_step = tf.reduce_mean(tf.square(following - shifted))
+            rolled = tf.reduce_mean(tf.square(model.forecast(inputs, rollout) - future))
+            loss = one_step + rolled
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        return one_step, rolled
+
+    rng = np.random.default_rng(settings.seed)
+    held_out_rng = np.random.default_rng(settings.seed + 1)
+    _, validation = random_windows(held_out_rng, 256, WINDOW + rollout)
+    history: dict[str, list[float]] = {"one_step_mse": [], "rollout_mse": [], "val_rollout_mse": []}
+    started = time.perf_counter()
+    progress = tqdm(total=total_steps, desc=NAME, disable=not settings.progress, unit="step")
+    for _ in range(hyper["epochs"]):
+        sums = np.zeros(2)
+        for _ in range(hyper["steps_per_epoch"]):
+            _, windows = random_windows(rng, hyper["batch_size"], WINDOW + rollout)
+            sums += [float(v) for v in train_step(tf.constant(windows))]
+            progress.update()
+        one_step, rolled = sums / hyper["steps_per_epoch"]
+        val = float(
+            tf.reduce_mean(
+                tf.square(model.forecast(validation[:, :WINDOW], rollout) - validation[:, WINDOW:])
+            )
+        )
+        history["one_step_mse"].append(one_step)
+        history["rollout_mse"].append(rolled)
+        history["val_rollout_mse"].append(val)
+        progress.set_postfix(one_step=f"{one_step:.2e}", rollout=f"{rolled:.2e}")
+    progress.close()
+    training_seconds = time.perf_counter() - started
+
+    serving = ForecasterServing(model)
+    metrics = evaluate(serving, np.random.default_rng(settings.seed + 2))
+    report = {
+        "model": NAME,
+        "metrics": metrics,
+        "training_seconds": round(training_seconds, 1),
+        "data": {"source": "t*sin(t)/3 + 2*sin(5t), t in [0, 30], step 0.1", "sha256": "n/a"},
+        "hyperparameters": hyper,
+        "history": history,
+    }
+    _, sample = random_windows(np.random.default_rng(settings.seed + 3), 8, WINDOW)
+    return TrainedModel(
+        name=NAME,
+        module=serving,
+        signatures={"serving_default": serving.next_values, "forecast": serving.forecast},
+        warmup_requests=[
+            ("serving_default", {"window": sample[:1]}),
+            ("serving_default", {"window": sample}),
+            ("forecast", {"window": sample[:1], "horizon": np.array([20], np.int32)}),
+            ("forecast", {"window": sample, "horizon": np.full(8, 50, np.int32)}),
+        ],
+        report=report,
+        plots={
+            "learning_curves.png": plot_learning_curves(history, NAME),
+            "forecast.png": _plot_forecasts(serving),
+            "error_by_horizon.png": _plot_error_by_horizon(metrics["mse_by_horizon"]),
+        },
+    )
+
+
+def evaluate(serving: ForecasterServing, rng: np.random.Generator) -> dict:
+    """One-step MSE and MSE by horizon on held-out windows whose forecast stays in [0, 30]."""
+    _, windows = random_windows(rng, EVAL_WINDOWS, WINDOW + 1)
+    following = serving.next_values(windows[:, :WINDOW])["next"].numpy()
+    one_step_mse = float(np.mean((following - windows[:, 1:]) ** 2))
+    mse_by_horizon = {}
+    for horizon in EVAL_HORIZONS:
+        _, windows = random_windows(rng, EVAL_WINDOWS, WINDOW + horizon)
+        steps = np.full(EVAL_WINDOWS, horizon, np.int32)
+        forecast = serving.forecast(windows[:, :WINDOW], steps)["forecast"].numpy()
+        mse_by_horizon[str(horizon)] = float(np.mean((forecast - windows[:, WINDOW:]) ** 2))
+    return {
+        "one_step_mse": one_step_mse,
+        "mse_by_horizon": mse_by_horizon,
+        "target_one_step_mse": 1e-4,
+        "target_mse_20_steps": 0.05,
+        "held_out_windows": EVAL_WINDOWS,
+    }
+
+
+def _plot_forecasts(serving: ForecasterServing):
+    """The series over [0, 30], one-step predictions, and 50-step forecasts from a few starts."""
+
+    def draw(path):
+        import matplotlib.pyplot as plt
+
+        t = np.arange(T_MIN, T_MAX + RESOLUTION / 2, RESOLUTION)
+        truth = series(t)
+        windows = np.lib.stride_tricks.sliding_window_view(truth[:-1], WINDOW)
+        one_step = serving.next_values(windows)["next"].numpy()[:, -1]
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+        top.plot(t, truth, label="true series", color="black", linewidth=1)
+        top.plot(t[WINDOW:], one_step, ".", markersize=3, label="one step ahead")
+        bottom.plot(t, truth, color="black", linewidth=1, label="true series")
+        for start in (0, 60, 120, 180, 230):
+            window = truth[start : start + WINDOW][None, :]
+            ahead = min(50, len(t) - start - WINDOW)
+            steps = np.array([ahead], np.int32)
+            forecast = serving.forecast(window, steps)["forecast"].numpy()[0]
+            bottom.plot(t[start : start + WINDOW], window[0], color="tab:blue", linewidth=2)
+            bottom.plot(t[start + WINDOW : start + WINDOW + ahead], forecast, color="tab:red")
+        bottom.plot([], [], color="tab:blue", linewidth=2, label="input window")
+        bottom.plot([], [], color="tab:red", label="forecast (up to 50 steps)")
+        top.legend(loc="upper left")
+        bottom.legend(loc="upper left")
+        bottom.set_xlabel("t")
+        top.set_title("forecaster against the true series")
+        save_figure(fig, path)
+
+    return draw
+
+
+def _plot_error_by_horizon(mse_by_horizon: dict[str, float]):
+    def draw(path):
+        import matplotlib.pyplot as plt
+
+        fig, axis = plt.subplots(figsize=(5, 3.5))
+        horizons = [int(h) for h in mse_by_horizon]
+        axis.plot(horizons, list(mse_by_horizon.values()), "o-")
+        axis.set(xscale="log", yscale="log", xlabel="horizon (steps)", ylabel="MSE")
+        axis.set_title("forecast error against horizon")
+        save_figure(fig, path)
+
+    return draw
