@@ -54,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[str], TrainSettings,
         "--no-progress", dest="progress", action="store_false", help="no progress bars"
     )
     args = vars(parser.parse_args(argv))
-    names = list(MODEL_NAMES) if args.pop("model") == "all" else [args["model"]]
+    model = args.pop("model")
+    names = list(MODEL_NAMES) if model == "all" else [model]
     if_missing = args.pop("if_missing")
     return names, TrainSettings(**args), if_missing
 

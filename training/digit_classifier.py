@@ -22,7 +22,7 @@ NAME = "digit_classifier"
 ROWS = COLS = 28
 CLASSES = 10
 MAX_SHIFT = 2
-QUICK_TRAIN_IMAGES = 3000
+QUICK_TRAIN_IMAGES = 6000
 IMAGES_SPEC = tf.TensorSpec([None, ROWS, COLS], tf.float32, name="images")
 
 
@@ -63,7 +63,7 @@ def train(settings: TrainSettings) -> TrainedModel:
     hyper = {
         "cell": settings.cell,
         "units": 48 if settings.quick else 256,
-        "epochs": settings.pick("epochs", full=15, quick=2),
+        "epochs": settings.pick("epochs", full=15, quick=3),
         "batch_size": settings.pick("batch_size", full=128, quick=64),
         "layers": 1 if settings.quick else 2,
         "learning_rate": 2e-3,
@@ -87,6 +87,7 @@ def train(settings: TrainSettings) -> TrainedModel:
         _shifted_batches(x_train, y_train, hyper["batch_size"], settings.seed),
         validation_data=(x_val, y_val),
         epochs=hyper["epochs"],
+        shuffle=False,
         verbose=1 if settings.progress else 0,
     ).history
     training_seconds = time.perf_counter() - started

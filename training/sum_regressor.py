@@ -25,18 +25,19 @@ MAX_LENGTH = 64
 TOLERANCE = 0.05
 EVAL_SETS = {"length_10": (10, 10), "lengths_1_64": (1, 64), "lengths_65_128": (65, 128)}
 EVAL_SEQUENCES = 10_000
-FORGET_BIAS = 1.0
+FORGET_BIAS = 5.0
+"""Initial forget-gate bias: σ(5) ≈ 0.993, so the counter starts out barely leaking."""
 SEQUENCES_SPEC = tf.TensorSpec([None, None], tf.float32, name="sequences")
 
 
 def build_model(units: int, forget_bias: float) -> keras.Model:
-    """sequences (batch, time), -1-padded → running count after each step (batch, time)."""
+    """sequences (batch, time), -1-padded → running count after each step (batch, time, 1)."""
     sequences = keras.Input((None,), name="sequences")
     steps = keras.layers.Masking(PAD_VALUE)(keras.layers.Reshape((-1, 1))(sequences))
     cell = ScratchLSTMCell(units, forget_bias=forget_bias)
     hidden = keras.layers.RNN(cell, return_sequences=True, name="lstm")(steps)
     counts = keras.layers.Dense(1, name="count")(hidden)
-    return keras.Model(sequences, keras.layers.Reshape((-1,))(counts), name=NAME)
+    return keras.Model(sequences, counts, name=NAME)
 
 
 class SumServing(tf.Module):
@@ -48,7 +49,7 @@ class SumServing(tf.Module):
 
     @tf.function(input_signature=[SEQUENCES_SPEC])
     def count(self, sequences):
-        return {"sum": self.model(sequences, training=False)[:, -1]}
+        return {"sum": self.model(sequences, training=False)[:, -1, 0]}
 
 
 def train(settings: TrainSettings) -> TrainedModel:
@@ -56,10 +57,10 @@ def train(settings: TrainSettings) -> TrainedModel:
     hyper = {
         "units": 8,
         "forget_bias": FORGET_BIAS,
-        "epochs": settings.pick("epochs", full=10, quick=2),
-        "steps_per_epoch": 100 if settings.quick else 600,
-        "batch_size": settings.pick("batch_size", full=128, quick=64),
-        "learning_rate": 1e-2,
+        "epochs": settings.pick("epochs", full=12, quick=2),
+        "steps_per_epoch": 100 if settings.quick else 500,
+        "batch_size": settings.pick("batch_size", full=512, quick=64),
+        "learning_rate": 2e-2,
         "clipnorm": 1.0,
         "seed": settings.seed,
     }
@@ -78,6 +79,7 @@ def train(settings: TrainSettings) -> TrainedModel:
         _running_count_batches(np.random.default_rng(settings.seed), hyper["batch_size"]),
         steps_per_epoch=hyper["steps_per_epoch"],
         epochs=hyper["epochs"],
+        shuffle=False,
         verbose=1 if settings.progress else 0,
     ).history
     training_seconds = time.perf_counter() - started
@@ -132,10 +134,16 @@ def _running_count_batches(rng: np.random.Generator, batch_size: int) -> tf.data
     def generate():
         while True:
             sequences, _ = random_batch(rng, batch_size, 1, MAX_LENGTH)
-            yield sequences, np.cumsum(np.maximum(sequences, 0), axis=1, dtype=np.float32)
+            counts = np.cumsum(np.maximum(sequences, 0), axis=1, dtype=np.float32)
+            yield sequences, counts[..., None]
 
-    spec = tf.TensorSpec((None, None), tf.float32)
-    return tf.data.Dataset.from_generator(generate, output_signature=(spec, spec))
+    return tf.data.Dataset.from_generator(
+        generate,
+        output_signature=(
+            tf.TensorSpec((None, None), tf.float32),
+            tf.TensorSpec((None, None, 1), tf.float32),
+        ),
+    )
 
 
 def _predict(serving: SumServing, sequences: np.ndarray, batch: int = 1000) -> np.ndarray:
