@@ -24,8 +24,9 @@ $(STAMP): pyproject.toml
 models: $(STAMP)  ## Train the models that have no exported version yet
 	$(PY) -m training all --if-missing
 
-train: $(STAMP)  ## Train all three models, each as a new version
+train: $(STAMP)  ## Train all three models, each as a new version, and print their metrics
 	$(PY) -m training all
+	$(PY) -m training.summary --out $(MODELS_DIR)
 
 lint: $(STAMP)  ## ruff format check and lint
 	$(VENV)/bin/ruff format --check .

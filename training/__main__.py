@@ -62,7 +62,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[str], TrainSettings,
 
 def main(argv: list[str] | None = None) -> int:
     names, settings, if_missing = parse_args(argv)
-    from training.export import existing_versions, export_version
+    from training.export import export_version
+    from training.layout import existing_versions
     from training.runtime import device_name, seed_everything
 
     for name in names:

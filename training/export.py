@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 import tensorflow as tf
 
+from training.layout import EXTRA_DIR, STAGING_PREFIX, WARMUP_FILE, existing_versions
 from training.report import write_report
 from training.trained import TrainedModel
-from training.warmup import WARMUP_FILE, write_warmup_records
-
-VERSION_NAME = re.compile(r"^[0-9]+$")
-STAGING_PREFIX = ".staging-"
-
-
-def existing_versions(base: Path) -> list[int]:
-    """The integer versions published under a model's base path, ascending."""
-    if not base.is_dir():
-        return []
-    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and VERSION_NAME.match(p.name))
+from training.warmup import write_warmup_records
 
 
 def export_version(trained: TrainedModel, out_dir: Path) -> Path:
@@ -39,7 +29,7 @@ def export_version(trained: TrainedModel, out_dir: Path) -> Path:
     try:
         staging.chmod(0o755)
         tf.saved_model.save(trained.module, str(staging), signatures=trained.signatures)
-        extra = staging / "assets.extra"
+        extra = staging / EXTRA_DIR
         extra.mkdir(exist_ok=True)
         write_warmup_records(extra / WARMUP_FILE, trained.name, trained.warmup_requests)
         write_report(extra, trained)

@@ -9,8 +9,6 @@ from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from training.trained import WarmupRequest
 
-WARMUP_FILE = "tf_serving_warmup_requests"
-
 
 def write_warmup_records(path: Path, model_name: str, requests: list[WarmupRequest]) -> None:
     """Write one PredictionLog per request as a TFRecord file, the format TF Serving replays."""

@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from training import export as export_module
-from training.export import STAGING_PREFIX, existing_versions, export_version
+from training.export import export_version
+from training.layout import STAGING_PREFIX, existing_versions
 from training.trained import TrainedModel
 
 

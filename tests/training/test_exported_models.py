@@ -12,7 +12,8 @@ from tests.conftest import REPO
 from training.data.mnist import load_mnist
 from training.data.sequences import random_batch
 from training.data.series import WINDOW, random_windows
-from training.warmup import WARMUP_FILE, read_warmup_records
+from training.layout import WARMUP_FILE
+from training.warmup import read_warmup_records
 
 CONTRACT = {
     "sum_regressor": {

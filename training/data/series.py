@@ -14,13 +14,20 @@ def series(t: np.ndarray) -> np.ndarray:
 
 
 def random_windows(
-    rng: np.random.Generator, size: int, length: int
+    rng: np.random.Generator, size: int, length: int, inside: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`size` windows of `length` consecutive samples starting at random t, all inside [0, 30].
+    """`size` windows of `length` consecutive samples starting at random t.
 
-    Returns the start times and the samples, shape (size, length).
+    The first `inside` samples (default: all) lie inside [0, 30]; later ones may run past 30,
+    and `inside_range` masks them. Returns the start times and the samples, (size, length).
     """
-    latest_start = T_MAX - (length - 1) * RESOLUTION
+    latest_start = T_MAX - ((length if inside is None else inside) - 1) * RESOLUTION
     starts = rng.uniform(T_MIN, latest_start, size)
     times = starts[:, None] + RESOLUTION * np.arange(length)[None, :]
     return starts.astype(np.float32), series(times)
+
+
+def inside_range(starts: np.ndarray, length: int) -> np.ndarray:
+    """Boolean (size, length): which samples of windows starting at `starts` have t <= 30."""
+    times = starts[:, None] + RESOLUTION * np.arange(length)[None, :]
+    return times <= T_MAX + 1e-6

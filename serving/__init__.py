@@ -1,0 +1,1 @@
+"""Serving: the model-server launcher, the embedded TF-Serving-compatible server, the gateway."""

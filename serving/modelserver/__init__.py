@@ -1,0 +1,1 @@
+"""An embedded, TensorFlow-Serving-compatible model server: same flags, config, gRPC and REST."""

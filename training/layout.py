@@ -1,0 +1,19 @@
+"""Where an exported model's pieces live on disk. Light: no TensorFlow import."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+VERSION_NAME = re.compile(r"^[0-9]+$")
+STAGING_PREFIX = ".staging-"
+EXTRA_DIR = "assets.extra"
+WARMUP_FILE = "tf_serving_warmup_requests"
+REPORT_FILE = "evaluation.json"
+
+
+def existing_versions(base: Path) -> list[int]:
+    """The integer versions published under a model's base path, ascending."""
+    if not base.is_dir():
+        return []
+    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and VERSION_NAME.match(p.name))
