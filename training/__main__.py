@@ -20,6 +20,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[str], TrainSettings,
     parser.add_argument("model", choices=[*MODEL_NAMES, "all"], help="which model to train")
     parser.add_argument("--epochs", type=int, help="training epochs (default: per model)")
     parser.add_argument("--batch-size", type=int, help="batch size (default: per model)")
+    parser.add_argument(
+        "--units", type=int, help="LSTM width of the digit classifier (default 128; 256 on a GPU)"
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed (%(default)s)")
     parser.add_argument(
         "--out", type=Path, default=defaults.out, help="models folder, env MODELS_DIR (%(default)s)"

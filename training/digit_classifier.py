@@ -62,7 +62,7 @@ def train(settings: TrainSettings) -> TrainedModel:
         x_val, y_val = x_val[:1000], y_val[:1000]
     hyper = {
         "cell": settings.cell,
-        "units": 48 if settings.quick else 256,
+        "units": settings.pick("units", full=128, quick=48),
         "epochs": settings.pick("epochs", full=15, quick=3),
         "batch_size": settings.pick("batch_size", full=128, quick=64),
         "layers": 1 if settings.quick else 2,
@@ -81,6 +81,7 @@ def train(settings: TrainSettings) -> TrainedModel:
         ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        jit_compile=True,
     )
     started = time.perf_counter()
     history = last_row.fit(

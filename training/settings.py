@@ -12,6 +12,7 @@ class TrainSettings:
     """What one training run needs; `None` means "the model's own default"."""
 
     epochs: int | None = None
+    units: int | None = None
     batch_size: int | None = None
     seed: int = 42
     out: Path = Path(os.environ.get("MODELS_DIR", "models"))

@@ -1,0 +1,131 @@
+"""NumPy ⇄ TensorProto, in one place, without TensorFlow.
+
+Reading accepts both encodings TF Serving accepts: the packed `tensor_content` bytes and the
+typed value lists (`float_val`, `int64_val`, ...). Writing uses the typed lists by default, as
+TF Serving does in its responses, or `tensor_content` (far faster for large tensors) on request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from client.protos import tensor_pb2, tensor_shape_pb2, types_pb2
+
+
+class TensorConversionError(ValueError):
+    """A tensor cannot be converted; the message names what is wrong."""
+
+
+@dataclass(frozen=True)
+class _Kind:
+    dtype: np.dtype
+    field: str
+
+
+_KINDS = {
+    types_pb2.DT_FLOAT: _Kind(np.dtype(np.float32), "float_val"),
+    types_pb2.DT_DOUBLE: _Kind(np.dtype(np.float64), "double_val"),
+    types_pb2.DT_HALF: _Kind(np.dtype(np.float16), "half_val"),
+    types_pb2.DT_INT8: _Kind(np.dtype(np.int8), "int_val"),
+    types_pb2.DT_INT16: _Kind(np.dtype(np.int16), "int_val"),
+    types_pb2.DT_INT32: _Kind(np.dtype(np.int32), "int_val"),
+    types_pb2.DT_INT64: _Kind(np.dtype(np.int64), "int64_val"),
+    types_pb2.DT_UINT8: _Kind(np.dtype(np.uint8), "int_val"),
+    types_pb2.DT_UINT16: _Kind(np.dtype(np.uint16), "int_val"),
+    types_pb2.DT_UINT32: _Kind(np.dtype(np.uint32), "uint32_val"),
+    types_pb2.DT_UINT64: _Kind(np.dtype(np.uint64), "uint64_val"),
+    types_pb2.DT_BOOL: _Kind(np.dtype(np.bool_), "bool_val"),
+    types_pb2.DT_STRING: _Kind(np.dtype(object), "string_val"),
+}
+_DTYPE_TO_ENUM = {kind.dtype: enum for enum, kind in _KINDS.items() if enum != types_pb2.DT_STRING}
+
+
+def dtype_name(enum: int) -> str:
+    """'DT_FLOAT' for 1, and so on."""
+    return types_pb2.DataType.Name(enum)
+
+
+def numpy_dtype(enum: int) -> np.dtype:
+    """The NumPy dtype for a TensorFlow DataType enum."""
+    if enum not in _KINDS:
+        raise TensorConversionError(f"unsupported dtype {dtype_name(enum)}")
+    return _KINDS[enum].dtype
+
+
+def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
+    """Decode a TensorProto; strings come back as an object array of bytes."""
+    kind = _KINDS.get(proto.dtype)
+    if kind is None:
+        raise TensorConversionError(f"unsupported dtype {dtype_name(proto.dtype)}")
+    if proto.tensor_shape.unknown_rank:
+        raise TensorConversionError("tensor shape has unknown rank")
+    shape = tuple(d.size for d in proto.tensor_shape.dim)
+    if any(size < 0 for size in shape):
+        raise TensorConversionError(f"tensor shape {list(shape)} has a negative dimension")
+    count = int(np.prod(shape, dtype=np.int64))
+    if proto.tensor_content and proto.dtype != types_pb2.DT_STRING:
+        if len(proto.tensor_content) != count * kind.dtype.itemsize:
+            raise TensorConversionError(
+                f"tensor_content has {len(proto.tensor_content)} bytes, "
+                f"shape {list(shape)} of {dtype_name(proto.dtype)} needs "
+                f"{count * kind.dtype.itemsize}"
+            )
+        return np.frombuffer(proto.tensor_content, dtype=kind.dtype).reshape(shape).copy()
+    values = getattr(proto, kind.field)
+    if proto.dtype == types_pb2.DT_HALF:
+        flat = np.asarray(values, dtype=np.uint16).view(np.float16)
+    else:
+        flat = np.asarray(
+            list(values) if proto.dtype == types_pb2.DT_STRING else values, dtype=kind.dtype
+        )
+    if len(flat) == count:
+        return flat.reshape(shape)
+    if len(flat) == 1 and count > 1:
+        return np.full(shape, flat[0], dtype=kind.dtype)
+    if count == 0 and len(flat) == 0:
+        return flat.reshape(shape)
+    raise TensorConversionError(
+        f"{len(flat)} values given for shape {list(shape)} ({count} elements)"
+    )
+
+
+def to_tensor_proto(value, use_tensor_content: bool = False) -> tensor_pb2.TensorProto:
+    """Encode a NumPy array (or anything np.asarray takes) as a TensorProto."""
+    array = _as_array(value)
+    proto = tensor_pb2.TensorProto(
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=s) for s in array.shape]
+        )
+    )
+    if array.dtype == object:
+        proto.dtype = types_pb2.DT_STRING
+        proto.string_val.extend(_as_bytes(v) for v in array.reshape(-1))
+        return proto
+    proto.dtype = _DTYPE_TO_ENUM[array.dtype]
+    if use_tensor_content:
+        proto.tensor_content = np.ascontiguousarray(array).tobytes()
+        return proto
+    flat = array.reshape(-1)
+    if proto.dtype == types_pb2.DT_HALF:
+        flat = flat.view(np.uint16)
+    getattr(proto, _KINDS[proto.dtype].field).extend(flat.tolist())
+    return proto
+
+
+def _as_array(value) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind in "SU":
+        return array.astype(object)
+    if array.dtype == object or array.dtype in _DTYPE_TO_ENUM:
+        return array
+    raise TensorConversionError(f"unsupported NumPy dtype {array.dtype}")
+
+
+def _as_bytes(value) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    raise TensorConversionError(f"string tensor element of type {type(value).__name__}")

@@ -1,0 +1,15 @@
+"""Model version status as TF Serving's ModelVersionStatus proto."""
+
+from __future__ import annotations
+
+from client.protos import get_model_status_pb2
+from serving.modelserver.manager import VersionStatus
+
+
+def version_status_proto(status: VersionStatus) -> get_model_status_pb2.ModelVersionStatus:
+    proto = get_model_status_pb2.ModelVersionStatus(version=status.version, state=int(status.state))
+    proto.status.SetInParent()
+    if status.error is not None:
+        proto.status.error_code = status.error.grpc_code.value[0]
+        proto.status.error_message = str(status.error)
+    return proto
