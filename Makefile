@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 export MODELS_DIR
 
-.PHONY: help install models train lint format test run clean
+.PHONY: help install models train serve lint format test run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ train: $(STAMP)  ## Train all three models, each as a new version, and print the
 	$(PY) -m training all
 	$(PY) -m training.summary --out $(MODELS_DIR)
 
+serve: $(STAMP)  ## Serve the models with TF Serving (SERVING_BACKEND=auto|tfserving|docker|embedded)
+	$(PY) -m serving.launcher
+
 lint: $(STAMP)  ## ruff format check and lint
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
@@ -40,7 +43,7 @@ test: lint  ## Lint, then the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: models  ## Set up, train the models if none exist, then serve them
-	@echo "Models are in $(MODELS_DIR)/."
+	$(PY) -m serving.launcher
 
 clean:  ## Remove the virtual environment and caches (keeps models and data)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

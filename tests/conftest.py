@@ -1,4 +1,5 @@
-"""Session-wide fixtures: quick models exported once by the real training code."""
+"""Session-wide fixtures: quick models exported once by the real training code, and the real
+model server running them on loopback ports."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.servers import (
+    REPO,
+    export_tf1_example_model,
+    start_model_server,
+    write_models_config,
+)
+
+MODEL_NAMES = ("sum_regressor", "digit_classifier", "forecaster")
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +28,29 @@ def models_dir(tmp_path_factory) -> Path:
     )
     assert exit_code == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def tf1_model_dir(tmp_path_factory):
+    """Base path holding version 1 of a TF1 classify/regress model."""
+    base = tmp_path_factory.mktemp("tf1_example")
+    export_tf1_example_model(base / "1")
+    return base
+
+
+@pytest.fixture(scope="session")
+def model_server(models_dir, tf1_model_dir, tmp_path_factory):
+    """The embedded model server with the quick models and the TF1 model; shared, not mutated."""
+    workdir = tmp_path_factory.mktemp("modelserver")
+    models = {name: models_dir / name for name in MODEL_NAMES}
+    models["tf1_example"] = tf1_model_dir
+    config = write_models_config(workdir / "models.config", models)
+    monitoring = workdir / "monitoring.config"
+    monitoring.write_text(
+        'prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }'
+    )
+    server = start_model_server(
+        config, list(models), workdir, [f"--monitoring_config_file={monitoring}"]
+    )
+    yield server
+    assert server.stop() == 0, server.log_tail()

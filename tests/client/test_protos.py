@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.servers import REPO
 
 PROBE = """
 import json, re, sys, time

@@ -1,0 +1,160 @@
+"""`python -m serving.launcher` (`make serve`): start TF Serving, however it is available.
+
+SERVING_BACKEND picks it (default `auto`):
+  tfserving  the `tensorflow_model_server` binary on PATH;
+  docker     the `tensorflow/serving` image (`:latest-gpu` with `--gpus all` when nvidia-smi
+             sees a GPU), with the models and rendered configs mounted;
+  embedded   `python -m serving.modelserver`, the TF-Serving-compatible server in this repo;
+  auto       the first of those that is there.
+All three get the same flags and the same rendered config files. Settings (env, defaults):
+MODELS_DIR (models), TFS_GRPC_PORT (8500), TFS_REST_PORT (8501), SERVING_RUN_DIR (run),
+SERVING_BATCHING (1: --enable_batching), TFS_IMAGE (tensorflow/serving).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import string
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from training import MODEL_NAMES
+from training.layout import existing_versions
+
+CONFIG_DIR = Path(__file__).parent / "config"
+CONTAINER_MODELS, CONTAINER_CONFIG = "/models", "/config"
+BACKENDS = ("auto", "tfserving", "docker", "embedded")
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    backend: str
+    models_dir: Path
+    run_dir: Path
+    grpc_port: int
+    rest_port: int
+    batching: bool
+    image: str
+
+    @classmethod
+    def from_env(cls, env=os.environ) -> LaunchSettings:
+        backend = env.get("SERVING_BACKEND", "auto")
+        if backend not in BACKENDS:
+            raise SystemExit(f"SERVING_BACKEND={backend!r}: expected one of {', '.join(BACKENDS)}")
+        return cls(
+            backend=backend,
+            models_dir=Path(env.get("MODELS_DIR", "models")).resolve(),
+            run_dir=Path(env.get("SERVING_RUN_DIR", "run")).resolve(),
+            grpc_port=int(env.get("TFS_GRPC_PORT", "8500")),
+            rest_port=int(env.get("TFS_REST_PORT", "8501")),
+            batching=env.get("SERVING_BATCHING", "1") not in ("0", "false", ""),
+            image=env.get("TFS_IMAGE", "tensorflow/serving"),
+        )
+
+
+def version_labels(models_dir: Path) -> dict[str, int]:
+    """`<model>_stable` → previous version, `<model>_canary` → newest (both newest if alone)."""
+    labels = {}
+    for name in MODEL_NAMES:
+        versions = existing_versions(models_dir / name)
+        if not versions:
+            raise SystemExit(f"no exported version under {models_dir / name}: run `make models`")
+        labels[f"{name}_canary"] = versions[-1]
+        labels[f"{name}_stable"] = versions[-2] if len(versions) > 1 else versions[-1]
+    return labels
+
+
+def render_configs(settings: LaunchSettings, models_path: str) -> dict[str, Path]:
+    """Write models/batching/monitoring configs into the run dir with the paths filled in."""
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    template = string.Template((CONFIG_DIR / "models.config").read_text())
+    values = {"MODELS_DIR": models_path, **version_labels(settings.models_dir)}
+    rendered = {"models": settings.run_dir / "models.config"}
+    rendered["models"].write_text(template.substitute(values))
+    for name in ("batching", "monitoring"):
+        rendered[name] = settings.run_dir / f"{name}.config"
+        shutil.copyfile(CONFIG_DIR / f"{name}.config", rendered[name])
+    return rendered
+
+
+def server_flags(settings: LaunchSettings, config_dir: str, grpc_port: int, rest_port: int):
+    flags = [
+        f"--port={grpc_port}",
+        f"--rest_api_port={rest_port}",
+        f"--model_config_file={config_dir}/models.config",
+        f"--monitoring_config_file={config_dir}/monitoring.config",
+        "--file_system_poll_wait_seconds=1",
+        "--allow_version_labels_for_unavailable_models=true",
+    ]
+    if settings.batching:
+        flags += [
+            "--enable_batching=true",
+            f"--batching_parameters_file={config_dir}/batching.config",
+        ]
+    return flags
+
+
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
+    return probe.returncode == 0
+
+
+def gpu_available() -> bool:
+    if shutil.which("nvidia-smi") is None:
+        return False
+    return subprocess.run(["nvidia-smi", "-L"], capture_output=True, check=False).returncode == 0
+
+
+def choose_backend(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    if shutil.which("tensorflow_model_server"):
+        return "tfserving"
+    if docker_available():
+        return "docker"
+    return "embedded"
+
+
+def command(settings: LaunchSettings) -> list[str]:
+    backend = choose_backend(settings.backend)
+    if backend == "docker":
+        render_configs(settings, CONTAINER_MODELS)
+        gpu = gpu_available()
+        image = f"{settings.image}:latest-gpu" if gpu else f"{settings.image}:latest"
+        return [
+            "docker",
+            "run",
+            "--rm",
+            "--init",
+            *(["--gpus", "all"] if gpu else []),
+            "-p",
+            f"{settings.grpc_port}:8500",
+            "-p",
+            f"{settings.rest_port}:8501",
+            "-v",
+            f"{settings.models_dir}:{CONTAINER_MODELS}:ro",
+            "-v",
+            f"{settings.run_dir}:{CONTAINER_CONFIG}:ro",
+            image,
+            *server_flags(settings, CONTAINER_CONFIG, 8500, 8501),
+        ]
+    render_configs(settings, str(settings.models_dir))
+    flags = server_flags(settings, str(settings.run_dir), settings.grpc_port, settings.rest_port)
+    if backend == "tfserving":
+        return ["tensorflow_model_server", *flags]
+    return [sys.executable, "-m", "serving.modelserver", *flags]
+
+
+def main() -> None:
+    argv = command(LaunchSettings.from_env())
+    print("starting:", " ".join(argv), flush=True)
+    os.execvp(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main()

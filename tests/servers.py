@@ -1,0 +1,149 @@
+"""Helpers that run the real model server as a subprocess on free loopback ports."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http(method: str, url: str, body: bytes | str | None = None, timeout: float = 30):
+    """(status, parsed JSON or raw text) of one HTTP request; never raises on 4xx/5xx."""
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(url, data=data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+def write_models_config(path: Path, models: dict[str, Path], extra: dict[str, str] | None = None):
+    """A model_config_list text proto; `extra` adds text inside a model's config block."""
+    blocks = []
+    for name, base in models.items():
+        inside = (extra or {}).get(name, "")
+        fields = f'name: "{name}" base_path: "{base}" model_platform: "tensorflow" {inside}'
+        blocks.append(f"  config {{ {fields} }}")
+    path.write_text("model_config_list {\n" + "\n".join(blocks) + "\n}\n")
+    return path
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen
+    grpc_address: str
+    rest_url: str
+    log_path: Path
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_model_server(
+    config_path: Path, names: list[str], workdir: Path, flags: list[str] = (), deadline: float = 120
+) -> ServerProcess:
+    """Start `python -m serving.modelserver` and wait until every model is AVAILABLE."""
+    grpc_port, rest_port = free_port(), free_port()
+    log_path = workdir / f"modelserver-{rest_port}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "serving.modelserver",
+        f"--port={grpc_port}",
+        f"--rest_api_port={rest_port}",
+        f"--model_config_file={config_path}",
+        "--file_system_poll_wait_seconds=1",
+        "--max_num_load_retries=0",
+        *flags,
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    server = ServerProcess(
+        process, f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{rest_port}", log_path
+    )
+    stop_at = time.monotonic() + deadline
+    while time.monotonic() < stop_at:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"model server exited with {process.returncode}:\n{server.log_tail()}"
+            )
+        if all(_available(server.rest_url, name) for name in names):
+            return server
+        time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"model server not ready within {deadline} s:\n{server.log_tail()}")
+
+
+def _available(rest_url: str, name: str) -> bool:
+    try:
+        status, body = http("GET", f"{rest_url}/v1/models/{name}", timeout=2)
+    except OSError:
+        return False
+    return status == 200 and any(v["state"] == "AVAILABLE" for v in body["model_version_status"])
+
+
+def export_tf1_example_model(path: Path) -> Path:
+    """A TF1 (graph/session) SavedModel whose signatures parse tf.Examples with a float `x`.
+
+    classify: classes ["pos", "neg"], scores [σ(2x+1), 1-σ(2x+1)]; regress: 2x+1;
+    serving_default (predict): the same regression from the serialized examples.
+    """
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    with tf.Graph().as_default():
+        serialized = v1.placeholder(tf.string, [None], name="tf_example")
+        x = tf.io.parse_example(serialized, {"x": tf.io.FixedLenFeature([1], tf.float32)})["x"]
+        weight = v1.Variable(2.0, name="weight")
+        y = x * weight + 1.0
+        positive = tf.sigmoid(y)
+        scores = tf.concat([positive, 1.0 - positive], axis=1)
+        classes = tf.tile(tf.constant([["pos", "neg"]]), [tf.shape(x)[0], 1])
+        with v1.Session() as session:
+            session.run(v1.global_variables_initializer())
+            builder = v1.saved_model.Builder(str(path))
+            signatures = v1.saved_model.signature_def_utils
+            builder.add_meta_graph_and_variables(
+                session,
+                ["serve"],
+                signature_def_map={
+                    "classify": signatures.classification_signature_def(
+                        serialized, classes, scores
+                    ),
+                    "regress": signatures.regression_signature_def(serialized, y),
+                    "serving_default": signatures.predict_signature_def(
+                        {"examples": serialized}, {"y": y}
+                    ),
+                },
+            )
+            builder.save()
+    return path

@@ -1,0 +1,87 @@
+import sys
+
+import pytest
+from google.protobuf import text_format
+
+from client.protos import model_server_config_pb2
+from serving import launcher
+from serving.launcher import LaunchSettings, command, render_configs, version_labels
+from serving.modelserver.config_protos import BatchingParameters, MonitoringConfig
+
+
+def settings(tmp_path, backend="embedded", batching=True):
+    return LaunchSettings(
+        backend, tmp_path / "models", tmp_path / "run", 9500, 9501, batching, "tensorflow/serving"
+    )
+
+
+def make_versions(models_dir, versions):
+    for name in ("sum_regressor", "digit_classifier", "forecaster"):
+        for version in versions:
+            (models_dir / name / str(version)).mkdir(parents=True)
+
+
+def test_stable_is_the_previous_version_and_canary_the_newest(tmp_path):
+    make_versions(tmp_path, [1, 2, 3])
+    assert version_labels(tmp_path)["forecaster_stable"] == 2
+    assert version_labels(tmp_path)["forecaster_canary"] == 3
+
+
+def test_a_single_version_is_both_stable_and_canary(tmp_path):
+    make_versions(tmp_path, [4])
+    labels = version_labels(tmp_path)
+    assert labels["sum_regressor_stable"] == labels["sum_regressor_canary"] == 4
+
+
+def test_missing_models_stop_the_launch_with_advice(tmp_path):
+    with pytest.raises(SystemExit, match="make models"):
+        version_labels(tmp_path)
+
+
+def test_rendered_configs_parse_as_tf_serving_protos(tmp_path):
+    config = settings(tmp_path)
+    make_versions(config.models_dir, [1, 2])
+    rendered = render_configs(config, str(config.models_dir))
+    models = text_format.Parse(
+        rendered["models"].read_text(), model_server_config_pb2.ModelServerConfig()
+    )
+    entries = {c.name: c for c in models.model_config_list.config}
+    assert entries["digit_classifier"].base_path == str(config.models_dir / "digit_classifier")
+    assert dict(entries["digit_classifier"].version_labels) == {"stable": 1, "canary": 2}
+    assert entries["forecaster"].model_version_policy.latest.num_versions == 2
+    batching = text_format.Parse(rendered["batching"].read_text(), BatchingParameters())
+    assert batching.max_batch_size.value == 64
+    monitoring = text_format.Parse(rendered["monitoring"].read_text(), MonitoringConfig())
+    assert monitoring.prometheus_config.enable
+
+
+def test_embedded_and_tfserving_get_the_same_flags(tmp_path):
+    make_versions(tmp_path / "models", [1])
+    embedded = command(settings(tmp_path, "embedded"))
+    real = command(settings(tmp_path, "tfserving"))
+    assert embedded[:3] == [sys.executable, "-m", "serving.modelserver"]
+    assert real[0] == "tensorflow_model_server" and real[1:] == embedded[3:]
+    assert "--port=9500" in real and "--enable_batching=true" in real
+
+
+def test_docker_mounts_models_and_configs_and_uses_the_gpu_image_when_there_is_one(
+    tmp_path, monkeypatch
+):
+    make_versions(tmp_path / "models", [1])
+    monkeypatch.setattr(launcher, "gpu_available", lambda: True)
+    argv = command(settings(tmp_path, "docker"))
+    assert argv[:5] == ["docker", "run", "--rm", "--init", "--gpus"]
+    assert "tensorflow/serving:latest-gpu" in argv
+    assert f"{tmp_path / 'models'}:/models:ro" in argv
+    assert "--model_config_file=/config/models.config" in argv
+    assert 'base_path: "/models/forecaster"' in (tmp_path / "run" / "models.config").read_text()
+
+
+def test_auto_falls_back_to_the_embedded_server(monkeypatch):
+    monkeypatch.setattr(launcher.shutil, "which", lambda name: None)
+    assert launcher.choose_backend("auto") == "embedded"
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(SystemExit, match="SERVING_BACKEND='k8s'"):
+        LaunchSettings.from_env({"SERVING_BACKEND": "k8s"})
