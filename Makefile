@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 export MODELS_DIR
 
-.PHONY: help install models train serve lint format test run clean
+.PHONY: help install models train serve bench-batching lint format test run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ train: $(STAMP)  ## Train all three models, each as a new version, and print the
 
 serve: $(STAMP)  ## Serve the models with TF Serving (SERVING_BACKEND=auto|tfserving|docker|embedded)
 	$(PY) -m serving.launcher
+
+bench-batching: models  ## gRPC throughput with batching on vs off, and the in-process ceiling
+	$(PY) -m loadtest.bench_batching
 
 lint: $(STAMP)  ## ruff format check and lint
 	$(VENV)/bin/ruff format --check .

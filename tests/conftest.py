@@ -6,13 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tensorflow  # noqa: F401  (the test process runs models: real runtime before client.protos)
 
-from tests.servers import (
-    REPO,
-    export_tf1_example_model,
-    start_model_server,
-    write_models_config,
-)
+from loadtest.processes import REPO, start_model_server, write_models_config
+from tests.tf1_example import export_tf1_example_model
 
 MODEL_NAMES = ("sum_regressor", "digit_classifier", "forecaster")
 

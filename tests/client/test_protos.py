@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from tests.servers import REPO
+from loadtest.processes import REPO
 
 PROBE = """
 import json, re, sys, time

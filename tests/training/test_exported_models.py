@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.servers import REPO
+from loadtest.processes import REPO
 from training.data.mnist import load_mnist
 from training.data.sequences import random_batch
 from training.data.series import WINDOW, random_windows

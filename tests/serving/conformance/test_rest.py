@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.servers import http
+from loadtest.processes import http
 
 WINDOW = [round(0.1 * i, 1) for i in range(20)]
 

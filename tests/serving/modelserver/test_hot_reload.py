@@ -18,7 +18,7 @@ from client.protos import (
     prediction_service_pb2_grpc,
 )
 from client.tensors import to_tensor_proto
-from tests.servers import start_model_server, write_models_config
+from loadtest.processes import start_model_server, write_models_config
 
 State = get_model_status_pb2.ModelVersionStatus
 
