@@ -79,6 +79,7 @@ from tensorflow_serving.apis import (  # noqa: E402
     prediction_log_pb2,
     prediction_service_pb2_grpc,
     regression_pb2,
+    status_pb2,
 )
 from tensorflow_serving.config import model_server_config_pb2  # noqa: E402
 
@@ -98,6 +99,7 @@ __all__ = [
     "prediction_log_pb2",
     "prediction_service_pb2_grpc",
     "regression_pb2",
+    "status_pb2",
     "tensor_pb2",
     "tensor_shape_pb2",
     "types_pb2",

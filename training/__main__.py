@@ -73,11 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         if if_missing and existing_versions(settings.out / name):
             print(f"{name}: already exported under {settings.out / name}, skipping")
             continue
-        seed_everything(settings.seed)
+        model = importlib.import_module(f"training.{name}")
+        seed_everything(settings.seed, deterministic_ops=not getattr(model, "USES_XLA", False))
         print(f"{name}: training on {device_name()}{' (quick)' if settings.quick else ''}")
         started = time.perf_counter()
         try:
-            trained = importlib.import_module(f"training.{name}").train(settings)
+            trained = model.train(settings)
         except DataError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

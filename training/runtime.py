@@ -8,12 +8,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import tensorflow as tf
+from tensorflow.python.framework.config import disable_op_determinism
 
 
-def seed_everything(seed: int) -> None:
-    """Make a run repeatable: Python, NumPy and TensorFlow seeds and deterministic ops."""
+def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
+    """Seed Python, NumPy and TensorFlow; with `deterministic_ops`, also make ops bit-exact.
+
+    Keras refuses XLA while TensorFlow's op-determinism mode is on, so a model compiled with
+    XLA runs seeded (same initial weights, data order and augmentation) but not bit-exact.
+    """
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic_ops:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        disable_op_determinism()
 
 
 def device_name() -> str:

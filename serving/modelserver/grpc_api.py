@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
+import logging
 
 import grpc
 from google.protobuf import any_pb2
-from tensorflow_serving.apis import status_pb2
 
 from client.protos import (
     classification_pb2,
@@ -18,12 +18,15 @@ from client.protos import (
     predict_pb2,
     prediction_service_pb2_grpc,
     regression_pb2,
+    status_pb2,
 )
 from client.tensors import TensorConversionError, to_ndarray, to_tensor_proto
 from serving.modelserver.core import ModelServerCore, ModelSpec
 from serving.modelserver.errors import InvalidArgument, ServingError
 from serving.modelserver.examples import serialized_examples
 from serving.modelserver.status import version_status_proto
+
+log = logging.getLogger(__name__)
 
 
 def spec_from_proto(model_spec) -> ModelSpec:
@@ -53,6 +56,9 @@ def _aborting(method):
             context.abort(error.grpc_code, str(error))
         except TensorConversionError as error:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except Exception:
+            log.exception("unexpected error in %s", method.__name__)
+            context.abort(grpc.StatusCode.INTERNAL, "Internal error")
 
     return wrapper
 
@@ -77,13 +83,13 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     @_aborting
     def Classify(self, request, context):
         response = classification_pb2.ClassificationResponse()
-        self._classify(request.model_spec, request.input, response)
+        self._classify(request.model_spec, request.input, response.model_spec, response.result)
         return response
 
     @_aborting
     def Regress(self, request, context):
         response = regression_pb2.RegressionResponse()
-        self._regress(request.model_spec, request.input, response)
+        self._regress(request.model_spec, request.input, response.model_spec, response.result)
         return response
 
     @_aborting
@@ -92,9 +98,13 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         for task in request.tasks:
             result = response.results.add()
             if task.method_name == "tensorflow/serving/classify":
-                self._classify(task.model_spec, request.input, result)
+                self._classify(
+                    task.model_spec, request.input, result.model_spec, result.classification_result
+                )
             elif task.method_name == "tensorflow/serving/regress":
-                self._regress(task.model_spec, request.input, result)
+                self._regress(
+                    task.model_spec, request.input, result.model_spec, result.regression_result
+                )
             else:
                 raise InvalidArgument(f"Unsupported signature method_name: {task.method_name}")
         return response
@@ -116,16 +126,16 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         response.metadata["signature_def"].CopyFrom(packed)
         return response
 
-    def _classify(self, model_spec, model_input, response) -> None:
+    def _classify(self, model_spec, model_input, answered_spec, result) -> None:
         prediction = self.core.classify(
             spec_from_proto(model_spec), serialized_examples(model_input)
         )
-        _fill_spec(response.model_spec, prediction)
+        _fill_spec(answered_spec, prediction)
         classes = prediction.outputs.get("classes")
         scores = prediction.outputs.get("scores")
         rows = len(classes if classes is not None else scores)
         for row in range(rows):
-            classifications = response.result.classifications.add()
+            classifications = result.classifications.add()
             width = (classes if classes is not None else scores).shape[1]
             for column in range(width):
                 entry = classifications.classes.add()
@@ -135,13 +145,13 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
                 if scores is not None:
                     entry.score = float(scores[row, column])
 
-    def _regress(self, model_spec, model_input, response) -> None:
+    def _regress(self, model_spec, model_input, answered_spec, result) -> None:
         prediction = self.core.regress(
             spec_from_proto(model_spec), serialized_examples(model_input)
         )
-        _fill_spec(response.model_spec, prediction)
+        _fill_spec(answered_spec, prediction)
         for value in prediction.outputs["outputs"].reshape(-1):
-            response.result.regressions.add().value = float(value)
+            result.regressions.add().value = float(value)
 
 
 class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):

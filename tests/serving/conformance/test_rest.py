@@ -1,5 +1,6 @@
 """TF Serving's REST API: routes, row and columnar formats, status codes and error bodies."""
 
+import base64
 import json
 
 import pytest
@@ -162,3 +163,19 @@ def test_prometheus_metrics_count_requests(target):
     code, text = http("GET", f"{target.rest_url}/monitoring/prometheus/metrics")
     assert code == 200
     assert 'model_name="sum_regressor"' in text and "tfserving_request_latency_seconds" in text
+
+
+def test_b64_strings_feed_string_inputs(target):
+    from client.protos import example_pb2
+
+    example = example_pb2.Example()
+    example.features.feature["x"].float_list.value.append(3.0)
+    encoded = base64.b64encode(example.SerializeToString()).decode()
+    code, body = post(target, "/v1/models/tf1_example:predict", {"instances": [{"b64": encoded}]})
+    assert code == 200
+    assert body["predictions"] == [[pytest.approx(7.0)]]
+    assert_error(
+        post(target, "/v1/models/tf1_example:predict", {"instances": [{"b64": "not base64!"}]}),
+        400,
+        "base64",
+    )

@@ -86,6 +86,22 @@ def status(address, version):
     return stub.GetModelStatus(request, timeout=10).model_version_status[0]
 
 
+def wait_for_state(address, version, state, deadline):
+    """The version's status once it reaches `state`; NOT_FOUND means not seen yet."""
+    stop_at = time.monotonic() + deadline
+    while time.monotonic() < stop_at:
+        try:
+            current = status(address, version)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+        else:
+            if current.state == state:
+                return current
+        time.sleep(0.2)
+    raise AssertionError(f"version {version} did not reach state {state} in {deadline} s")
+
+
 def test_publish_corrupt_and_roll_back_under_load_without_a_failed_request(server):
     load = Load(server.grpc_address)
     load.thread.start()
@@ -97,11 +113,7 @@ def test_publish_corrupt_and_roll_back_under_load_without_a_failed_request(serve
         print(f"version 2 served {time.monotonic() - started:.1f} s after publishing")
 
         publish(server.base, server.base / "1", 3, truncate_variables=True)
-        deadline = time.monotonic() + 60
-        while status(server.grpc_address, 3).state != State.END:
-            assert time.monotonic() < deadline, "broken version never reported"
-            time.sleep(0.2)
-        failed = status(server.grpc_address, 3)
+        failed = wait_for_state(server.grpc_address, 3, State.END, deadline=60)
         assert failed.status.error_code != 0 and "sum_regressor" in failed.status.error_message
         served_before = len(load.versions)
         time.sleep(2)
