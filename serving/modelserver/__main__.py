@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
+import subprocess
 import sys
 
 import tensorflow as tf
@@ -22,9 +24,27 @@ def configure_tensorflow(flags) -> None:
         tf.config.threading.set_intra_op_parallelism_threads(flags.tensorflow_intra_op_parallelism)
     if flags.tensorflow_inter_op_parallelism:
         tf.config.threading.set_inter_op_parallelism_threads(flags.tensorflow_inter_op_parallelism)
-    if flags.per_process_gpu_memory_fraction > 0:
-        for gpu in tf.config.list_physical_devices("GPU"):
-            tf.config.experimental.set_memory_growth(gpu, True)
+    fraction = flags.per_process_gpu_memory_fraction
+    gpus = tf.config.list_physical_devices("GPU")
+    if fraction > 0 and gpus:
+        totals = gpu_memory_mib()
+        for index, gpu in enumerate(gpus):
+            if index < len(totals):
+                limit = int(totals[index] * fraction)
+                tf.config.set_logical_device_configuration(
+                    gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=limit)]
+                )
+            else:
+                tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def gpu_memory_mib() -> list[int]:
+    """Each NVIDIA GPU's total memory in MiB, from nvidia-smi (empty when it is not there)."""
+    if shutil.which("nvidia-smi") is None:
+        return []
+    query = ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"]
+    result = subprocess.run(query, capture_output=True, text=True, check=False)
+    return [int(line) for line in result.stdout.split() if line.isdigit()]
 
 
 def main(argv: list[str] | None = None) -> int:

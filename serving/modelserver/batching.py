@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from serving.modelserver.errors import InvalidArgument, Unavailable
+from serving.modelserver.errors import DeadlineExceeded, InvalidArgument, Unavailable
 
 Tensors = dict[str, np.ndarray]
 BatchListener = Callable[[str, int], None]
@@ -75,7 +75,13 @@ class BatchQueue:
         for index in range(max(1, options.num_batch_threads)):
             threading.Thread(target=self._work, name=f"batch-{name}-{index}", daemon=True).start()
 
-    def submit(self, owner: object, run: Callable[[Tensors], Tensors], inputs: Tensors) -> Tensors:
+    def submit(
+        self,
+        owner: object,
+        run: Callable[[Tensors], Tensors],
+        inputs: Tensors,
+        deadline: float | None = None,
+    ) -> Tensors:
         """Run `inputs` through `run` in a batch; blocks until this request's rows return."""
         rows = _rows(inputs)
         if rows > self.options.max_batch_size or rows == 0:
@@ -90,7 +96,13 @@ class BatchQueue:
             self._tasks.append(task)
             self._queued_rows += rows
             self._condition.notify()
-        task.done.wait()
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not task.done.wait(timeout):
+            with self._condition:
+                if task in self._tasks:
+                    self._tasks.remove(task)
+                    self._queued_rows -= rows
+            raise DeadlineExceeded("Deadline exceeded while waiting for a batch")
         if task.error is not None:
             raise task.error
         return task.result

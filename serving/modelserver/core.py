@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from serving.modelserver.batching import BatchingOptions, BatchQueue
-from serving.modelserver.errors import FailedPrecondition, InvalidArgument
+from serving.modelserver.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument
 from serving.modelserver.manager import ModelManager, VersionStatus
 from serving.modelserver.metrics import ServerMetrics
 from serving.modelserver.servable import DEFAULT_SIGNATURE, Servable
@@ -74,14 +74,22 @@ class ModelServerCore:
         with self._observed(spec, "metadata") as servable:
             return servable
 
-    def status(self, name: str, version: int | None = None) -> list[VersionStatus]:
-        return self.manager.statuses(name, version)
+    def status(self, spec: ModelSpec) -> list[VersionStatus]:
+        """Statuses of a model's versions: all, one version, or the one a label points at."""
+        version = spec.version
+        if spec.label:
+            version = self.manager.labels(spec.name).get(spec.label)
+            if version is None:
+                raise InvalidArgument(f"Unrecognized servable version label: {spec.label}")
+        return self.manager.statuses(spec.name, version)
 
     def close(self) -> None:
         for queue in self._queues.values():
             queue.close()
 
-    def _run_examples(self, spec: ModelSpec, examples: list[bytes], method: str, api: str):
+    def _run_examples(
+        self, spec: ModelSpec, examples: list[bytes], method: str, api: str, deadline: float | None
+    ):
         signature_name = spec.signature_name or DEFAULT_SIGNATURE
         with self._observed(spec, api) as servable:
             signature = servable.signature(signature_name)
@@ -94,13 +102,15 @@ class ModelServerCore:
                 raise InvalidArgument("Input is empty.")
             (alias,) = signature.inputs
             inputs = {alias: np.array(examples, dtype=object)}
-            outputs = self._run(servable, signature_name, inputs, ())
+            outputs = self._run(servable, signature_name, inputs, (), deadline)
             return Prediction(servable, signature_name, outputs)
 
-    def _run(self, servable: Servable, signature_name: str, inputs, output_filter):
+    def _run(self, servable: Servable, signature_name: str, inputs, output_filter, deadline):
         def run(batch):
             return servable.run(signature_name, batch, output_filter)
 
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlineExceeded("Deadline exceeded before the model ran")
         if self.batching is None:
             return run(inputs)
         key = f"{servable.name}:{signature_name}:{','.join(output_filter)}"
@@ -109,7 +119,7 @@ class ModelServerCore:
             if queue is None:
                 queue = BatchQueue(key, self.batching, self.metrics.observe_batch)
                 self._queues[key] = queue
-        return queue.submit(servable, run, inputs)
+        return queue.submit(servable, run, inputs, deadline)
 
     @contextmanager
     def _observed(self, spec: ModelSpec, api: str) -> Iterator[Servable]:

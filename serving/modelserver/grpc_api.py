@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
 import grpc
 from google.protobuf import any_pb2
@@ -11,7 +12,6 @@ from google.protobuf import any_pb2
 from client.protos import (
     classification_pb2,
     get_model_metadata_pb2,
-    get_model_status_pb2,
     inference_pb2,
     model_management_pb2,
     model_service_pb2_grpc,
@@ -24,7 +24,7 @@ from client.tensors import TensorConversionError, to_ndarray, to_tensor_proto
 from serving.modelserver.core import ModelServerCore, ModelSpec
 from serving.modelserver.errors import InvalidArgument, ServingError
 from serving.modelserver.examples import serialized_examples
-from serving.modelserver.status import version_status_proto
+from serving.modelserver.status import status_response
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,12 @@ def spec_from_proto(model_spec) -> ModelSpec:
         label=model_spec.version_label if choice == "version_label" else None,
         signature_name=model_spec.signature_name,
     )
+
+
+def _deadline(context) -> float | None:
+    """The caller's gRPC deadline as a time.monotonic() value, if it set one."""
+    remaining = context.time_remaining()
+    return None if remaining is None else time.monotonic() + remaining
 
 
 def _fill_spec(target, prediction) -> None:
@@ -72,7 +78,10 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     def Predict(self, request, context):
         inputs = {alias: to_ndarray(proto) for alias, proto in request.inputs.items()}
         prediction = self.core.predict(
-            spec_from_proto(request.model_spec), inputs, tuple(request.output_filter)
+            spec_from_proto(request.model_spec),
+            inputs,
+            tuple(request.output_filter),
+            _deadline(context),
         )
         response = predict_pb2.PredictResponse()
         _fill_spec(response.model_spec, prediction)
@@ -161,16 +170,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @_aborting
     def GetModelStatus(self, request, context):
-        spec = spec_from_proto(request.model_spec)
-        version = spec.version
-        if spec.label:
-            version = self.core.manager.labels(spec.name).get(spec.label)
-            if version is None:
-                raise InvalidArgument(f"Unrecognized servable version label: {spec.label}")
-        response = get_model_status_pb2.GetModelStatusResponse()
-        for status in self.core.status(spec.name, version):
-            response.model_version_status.append(version_status_proto(status))
-        return response
+        return status_response(self.core.status(spec_from_proto(request.model_spec)))
 
     @_aborting
     def HandleReloadConfigRequest(self, request, context):

@@ -7,20 +7,22 @@ import binascii
 import json
 import logging
 import re
+import threading
+import time
 
 import numpy as np
 from google.protobuf import json_format
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from client.protos import get_model_metadata_pb2, get_model_status_pb2, model_pb2
+from client.protos import get_model_metadata_pb2, model_pb2
 from client.tensors import numpy_dtype
 from serving.modelserver.core import ModelServerCore, ModelSpec
-from serving.modelserver.errors import InvalidArgument, NotFound, ServingError
+from serving.modelserver.errors import DeadlineExceeded, InvalidArgument, NotFound, ServingError
 from serving.modelserver.examples import examples_from_json
 from serving.modelserver.metrics import CONTENT_TYPE_LATEST, ServerMetrics
 from serving.modelserver.servable import DEFAULT_SIGNATURE
-from serving.modelserver.status import version_status_proto
+from serving.modelserver.status import status_response
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +33,39 @@ DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
 
 
 class RestApi:
-    """A WSGI application; one instance per server."""
+    """A WSGI application; one instance per server.
+
+    At most `max_concurrent` requests run at once (`--rest_api_num_threads`); each has
+    `timeout_seconds` (`--rest_api_timeout_in_ms`) from arrival, waiting included, or gets 504.
+    """
 
     def __init__(
         self,
         core: ModelServerCore,
         metrics: ServerMetrics,
         metrics_path: str | None = None,
+        timeout_seconds: float = 30.0,
+        max_concurrent: int = 64,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ):
         self.core = core
         self.metrics = metrics
         self.metrics_path = metrics_path
+        self.timeout_seconds = timeout_seconds
         self.max_body_bytes = max_body_bytes
+        self._slots = threading.BoundedSemaphore(max_concurrent)
 
     def __call__(self, environ, start_response):
         request = Request(environ)
         request.max_content_length = self.max_body_bytes
+        deadline = time.monotonic() + self.timeout_seconds
         try:
-            response = self._dispatch(request)
+            if not self._slots.acquire(timeout=self.timeout_seconds):
+                raise DeadlineExceeded("Deadline exceeded waiting for a free REST worker")
+            try:
+                response = self._dispatch(request, deadline)
+            finally:
+                self._slots.release()
         except ServingError as error:
             response = _error(error.http_status, str(error))
         except RequestEntityTooLarge:
@@ -59,7 +75,7 @@ class RestApi:
             response = _error(500, "Internal error")
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request) -> Response:
+    def _dispatch(self, request: Request, deadline: float) -> Response:
         path = request.path
         if self.metrics_path and path == self.metrics_path and request.method == "GET":
             return Response(self.metrics.render(), content_type=CONTENT_TYPE_LATEST)
@@ -71,14 +87,14 @@ class RestApi:
             spec = ModelSpec(name, _version(version), label, body.get("signature_name", ""))
             if not isinstance(spec.signature_name, str):
                 raise InvalidArgument("'signature_name' must be a string")
-            return _json(getattr(self, f"_{verb.lower()}")(spec, body))
+            return _json(getattr(self, f"_{verb.lower()}")(spec, body, deadline))
         if request.method == "GET" and (match := STATUS_PATH.fullmatch(path)):
             name, version, label, metadata = match.groups()
             spec = ModelSpec(name, _version(version), label)
             return _json(self._metadata(spec) if metadata else self._status(spec))
         raise InvalidArgument(f"Malformed request: {request.method} {path}")
 
-    def _predict(self, spec: ModelSpec, body: dict) -> dict:
+    def _predict(self, spec: ModelSpec, body: dict, deadline: float) -> dict:
         servable = self.core.manager.resolve(spec.name, spec.version, spec.label)
         signature = servable.signature(spec.signature_name or DEFAULT_SIGNATURE)
         if ("instances" in body) == ("inputs" in body):
@@ -91,7 +107,7 @@ class RestApi:
             inputs = _decode_rows(body["instances"], signature)
         else:
             inputs = _decode_columns(body["inputs"], signature)
-        prediction = self.core.predict(spec, inputs)
+        prediction = self.core.predict(spec, inputs, deadline=deadline)
         outputs = {k: _jsonable(v) for k, v in prediction.outputs.items()}
         if not row_format:
             return {"outputs": next(iter(outputs.values())) if len(outputs) == 1 else outputs}
@@ -102,8 +118,8 @@ class RestApi:
             raise InvalidArgument("outputs do not share a batch size; use the columnar format")
         return {"predictions": [{k: v[i] for k, v in outputs.items()} for i in range(rows.pop())]}
 
-    def _classify(self, spec: ModelSpec, body: dict) -> dict:
-        prediction = self.core.classify(spec, examples_from_json(body))
+    def _classify(self, spec: ModelSpec, body: dict, deadline: float) -> dict:
+        prediction = self.core.classify(spec, examples_from_json(body), deadline)
         classes, scores = prediction.outputs.get("classes"), prediction.outputs.get("scores")
         reference = classes if classes is not None else scores
         results = []
@@ -116,20 +132,12 @@ class RestApi:
             results.append(pairs)
         return {"results": results}
 
-    def _regress(self, spec: ModelSpec, body: dict) -> dict:
-        prediction = self.core.regress(spec, examples_from_json(body))
+    def _regress(self, spec: ModelSpec, body: dict, deadline: float) -> dict:
+        prediction = self.core.regress(spec, examples_from_json(body), deadline)
         return {"results": [float(v) for v in prediction.outputs["outputs"].reshape(-1)]}
 
     def _status(self, spec: ModelSpec) -> dict:
-        version = spec.version
-        if spec.label:
-            version = self.core.manager.labels(spec.name).get(spec.label)
-            if version is None:
-                raise InvalidArgument(f"Unrecognized servable version label: {spec.label}")
-        response = get_model_status_pb2.GetModelStatusResponse()
-        for status in self.core.status(spec.name, version):
-            response.model_version_status.append(version_status_proto(status))
-        return _message_dict(response)
+        return _message_dict(status_response(self.core.status(spec)))
 
     def _metadata(self, spec: ModelSpec) -> dict:
         servable = self.core.metadata(spec)

@@ -63,7 +63,13 @@ class ModelServer:
         self._grpc.start()
         print(f"Running gRPC ModelServer at 0.0.0.0:{self.grpc_port} ...", flush=True)
         if flags.rest_api_port:
-            app = RestApi(self.core, self.metrics, config.prometheus_path(flags))
+            app = RestApi(
+                self.core,
+                self.metrics,
+                config.prometheus_path(flags),
+                timeout_seconds=flags.rest_api_timeout_in_ms / 1000,
+                max_concurrent=flags.rest_api_num_threads,
+            )
             self._rest = make_server("0.0.0.0", flags.rest_api_port, app, threaded=True)
             self._rest.daemon_threads = False
             self._rest.block_on_close = True

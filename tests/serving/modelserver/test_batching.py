@@ -128,3 +128,17 @@ def test_options_come_from_tf_serving_batching_parameters_with_its_defaults():
     options = BatchingOptions.from_proto(params)
     assert (options.max_batch_size, options.batch_timeout_micros) == (32, 0)
     assert options.max_enqueued_batches == 10 and options.pad_variable_length_inputs
+
+
+def test_a_request_past_its_deadline_leaves_the_queue_with_deadline_exceeded():
+    from serving.modelserver.errors import DeadlineExceeded
+
+    slow = Recorder(delay=0.5)
+    queue = BatchQueue("m", BatchingOptions(max_batch_size=1, num_batch_threads=1))
+    owner = object()
+    threading.Thread(target=queue.submit, args=(owner, slow, {"x": np.ones((1, 1))})).start()
+    time.sleep(0.1)
+    with pytest.raises(DeadlineExceeded):
+        queue.submit(owner, slow, {"x": np.full((1, 1), 9.0)}, deadline=time.monotonic() + 0.1)
+    time.sleep(0.6)
+    assert all(batch[0, 0] != 9.0 for batch in slow.batches)
