@@ -1,0 +1,213 @@
+"""A TensorFlow Serving gRPC client: one channel per address, NumPy in and out, no TF runtime.
+
+Works against the real `tensorflow_model_server` and the embedded one alike. Each call has a
+deadline; UNAVAILABLE is retried with exponential backoff (within that deadline); other errors
+raise `ServingClientError` carrying the gRPC status code.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+import numpy as np
+
+from client.protos import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    model_management_pb2,
+    model_server_config_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
+from client.tensors import to_ndarray, to_tensor_proto
+
+PAD_VALUE = -1.0
+SUM_WIDTH = 64
+
+
+class ServingClientError(Exception):
+    """A failed call; `code` is the gRPC status code (e.g. NOT_FOUND, UNAVAILABLE)."""
+
+    def __init__(self, code: grpc.StatusCode, details: str):
+        super().__init__(f"{code.name}: {details}")
+        self.code = code
+        self.details = details
+
+
+@dataclass(frozen=True)
+class Prediction:
+    outputs: dict[str, np.ndarray]
+    model: str
+    version: int
+    signature: str
+
+
+@dataclass(frozen=True)
+class VersionState:
+    version: int
+    state: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """Root certificates to trust, and optionally a client key and certificate (mutual TLS)."""
+
+    root_certificates: bytes | None = None
+    private_key: bytes | None = None
+    certificate_chain: bytes | None = None
+
+
+@dataclass
+class ServingClient:
+    """A client for one model server address. Thread-safe; share one per process."""
+
+    address: str
+    timeout: float = 10.0
+    retries: int = 3
+    backoff: float = 0.05
+    tls: TlsSettings | None = None
+    max_message_bytes: int = 64 * 1024 * 1024
+    max_concurrency: int = 32
+    _channel: grpc.Channel = field(init=False, repr=False)
+
+    def __post_init__(self):
+        options = [
+            ("grpc.max_receive_message_length", self.max_message_bytes),
+            ("grpc.max_send_message_length", self.max_message_bytes),
+        ]
+        if self.tls is None:
+            self._channel = grpc.insecure_channel(self.address, options=options)
+        else:
+            credentials = grpc.ssl_channel_credentials(
+                self.tls.root_certificates, self.tls.private_key, self.tls.certificate_chain
+            )
+            self._channel = grpc.secure_channel(self.address, credentials, options=options)
+        self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
+        self._executor = futures.ThreadPoolExecutor(
+            max_workers=self.max_concurrency, thread_name_prefix="serving-client"
+        )
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._channel.close()
+
+    def __enter__(self) -> ServingClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def predict(
+        self,
+        model: str,
+        inputs: dict[str, np.ndarray],
+        signature: str = "",
+        version: int | None = None,
+        label: str | None = None,
+        output_filter: Sequence[str] = (),
+        timeout: float | None = None,
+        tensor_content: bool = False,
+    ) -> Prediction:
+        request = predict_pb2.PredictRequest(output_filter=list(output_filter))
+        _fill_spec(request.model_spec, model, signature, version, label)
+        for alias, value in inputs.items():
+            request.inputs[alias].CopyFrom(to_tensor_proto(value, tensor_content))
+        response = self._call(self._predictions.Predict, request, timeout)
+        return Prediction(
+            outputs={alias: to_ndarray(proto) for alias, proto in response.outputs.items()},
+            model=response.model_spec.name,
+            version=response.model_spec.version.value,
+            signature=response.model_spec.signature_name,
+        )
+
+    def predict_async(self, model: str, inputs: dict[str, np.ndarray], **spec) -> futures.Future:
+        """`predict` on this client's thread pool, for callers that fan out many requests."""
+        return self._executor.submit(self.predict, model, inputs, **spec)
+
+    def metadata(self, model: str, version: int | None = None, timeout=None):
+        """The model's SignatureDefMap (signature name → SignatureDef)."""
+        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+        _fill_spec(request.model_spec, model, "", version, None)
+        response = self._call(self._predictions.GetModelMetadata, request, timeout)
+        signatures = get_model_metadata_pb2.SignatureDefMap()
+        response.metadata["signature_def"].Unpack(signatures)
+        return signatures
+
+    def status(self, model: str, version: int | None = None, timeout=None) -> list[VersionState]:
+        request = get_model_status_pb2.GetModelStatusRequest()
+        _fill_spec(request.model_spec, model, "", version, None)
+        response = self._call(self._models.GetModelStatus, request, timeout)
+        names = get_model_status_pb2.ModelVersionStatus.State
+        return [
+            VersionState(s.version, names.Name(s.state), s.status.error_message)
+            for s in response.model_version_status
+        ]
+
+    def reload_config(self, models: dict[str, str], timeout=None) -> None:
+        """Serve exactly `models` (name → base path) from now on."""
+        config = model_server_config_pb2.ModelServerConfig()
+        for name, base_path in models.items():
+            config.model_config_list.config.add(
+                name=name, base_path=base_path, model_platform="tensorflow"
+            )
+        request = model_management_pb2.ReloadConfigRequest(config=config)
+        response = self._call(self._models.HandleReloadConfigRequest, request, timeout)
+        if response.status.error_code:
+            raise ServingClientError(
+                grpc.StatusCode(response.status.error_code), response.status.error_message
+            )
+
+    def sums(self, sequences: Sequence[Sequence[float]], **spec) -> np.ndarray:
+        """sum_regressor: the number of ones in each 0/1 sequence (lengths 1–64)."""
+        width = max(SUM_WIDTH, *(len(s) for s in sequences))
+        batch = np.full((len(sequences), width), PAD_VALUE, np.float32)
+        for row, sequence in zip(batch, sequences, strict=True):
+            row[: len(sequence)] = sequence
+        return self.predict("sum_regressor", {"sequences": batch}, **spec).outputs["sum"]
+
+    def digits(self, images: np.ndarray, **spec) -> tuple[np.ndarray, np.ndarray]:
+        """digit_classifier: (predicted digits, class probabilities) for 28×28 images in [0, 1]."""
+        images = np.asarray(images, np.float32).reshape(-1, 28, 28)
+        outputs = self.predict("digit_classifier", {"images": images}, **spec).outputs
+        return outputs["classes"], outputs["probabilities"]
+
+    def forecast(self, series: Sequence[Sequence[float]], horizon: int, **spec) -> np.ndarray:
+        """forecaster: the next `horizon` values after the last 20 of each series."""
+        windows = np.asarray([list(s)[-20:] for s in series], np.float32)
+        inputs = {"window": windows, "horizon": np.full(len(windows), horizon, np.int32)}
+        spec.setdefault("signature", "forecast")
+        return self.predict("forecaster", inputs, **spec).outputs["forecast"][:, :horizon]
+
+    def _call(self, method: Callable, request, timeout: float | None):
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        for attempt in range(self.retries + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ServingClientError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
+            try:
+                return method(request, timeout=remaining)
+            except grpc.RpcError as error:
+                code, details = error.code(), error.details() or ""
+                if code != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:
+                    raise ServingClientError(code, details) from None
+            pause = self.backoff * (2**attempt) * (0.5 + random.random())
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        raise AssertionError("unreachable")
+
+
+def _fill_spec(spec, model: str, signature: str, version: int | None, label: str | None) -> None:
+    spec.name = model
+    if signature:
+        spec.signature_name = signature
+    if version is not None:
+        spec.version.value = version
+    elif label:
+        spec.version_label = label
