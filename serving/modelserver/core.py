@@ -54,21 +54,26 @@ class ModelServerCore:
         self._queues_lock = threading.Lock()
 
     def predict(
-        self, spec: ModelSpec, inputs: dict[str, np.ndarray], output_filter=()
+        self,
+        spec: ModelSpec,
+        inputs: dict[str, np.ndarray],
+        output_filter=(),
+        deadline: float | None = None,
     ) -> Prediction:
+        """Run a signature; `deadline` is a time.monotonic() value after which to give up."""
         signature_name = spec.signature_name or DEFAULT_SIGNATURE
         with self._observed(spec, "predict") as servable:
             servable.signature(signature_name)
-            outputs = self._run(servable, signature_name, inputs, tuple(output_filter))
+            outputs = self._run(servable, signature_name, inputs, tuple(output_filter), deadline)
             return Prediction(servable, signature_name, outputs)
 
-    def classify(self, spec: ModelSpec, examples: list[bytes]) -> Prediction:
+    def classify(self, spec: ModelSpec, examples: list[bytes], deadline=None) -> Prediction:
         """Run a classify signature on serialized tf.Examples: `classes` and/or `scores`."""
-        return self._run_examples(spec, examples, CLASSIFY_METHOD, "classify")
+        return self._run_examples(spec, examples, CLASSIFY_METHOD, "classify", deadline)
 
-    def regress(self, spec: ModelSpec, examples: list[bytes]) -> Prediction:
+    def regress(self, spec: ModelSpec, examples: list[bytes], deadline=None) -> Prediction:
         """Run a regress signature on serialized tf.Examples: `outputs`."""
-        return self._run_examples(spec, examples, REGRESS_METHOD, "regress")
+        return self._run_examples(spec, examples, REGRESS_METHOD, "regress", deadline)
 
     def metadata(self, spec: ModelSpec) -> Servable:
         with self._observed(spec, "metadata") as servable:
