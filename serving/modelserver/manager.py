@@ -192,10 +192,10 @@ class ModelManager:
         stale = [v for v in model.servables if v not in aspired]
         if stale and (not aspired or any(v in model.servables for v in aspired)):
             self._unload(model, stale)
-        gone = [v for v in model.failed if v not in on_disk]
-        for version in gone:
-            model.failed.discard(version)
-            model.statuses.pop(version, None)
+        with self._lock:
+            for version in [v for v in model.failed if v not in on_disk]:
+                model.failed.discard(version)
+                model.statuses.pop(version, None)
         log.debug("%s: on disk %s, serving %s", name, on_disk, sorted(model.servables))
 
     def _load(self, model: _Model, version: int) -> None:
