@@ -26,9 +26,7 @@ from client.protos import (
     prediction_service_pb2_grpc,
 )
 from client.tensors import to_ndarray, to_tensor_proto
-
-PAD_VALUE = -1.0
-SUM_WIDTH = 64
+from training.data.sequences import MAX_LENGTH, pad_sequences
 
 
 class ServingClientError(Exception):
@@ -167,10 +165,7 @@ class ServingClient:
 
     def sums(self, sequences: Sequence[Sequence[float]], **spec) -> np.ndarray:
         """sum_regressor: the number of ones in each 0/1 sequence (lengths 1–64)."""
-        width = max(SUM_WIDTH, *(len(s) for s in sequences))
-        batch = np.full((len(sequences), width), PAD_VALUE, np.float32)
-        for row, sequence in zip(batch, sequences, strict=True):
-            row[: len(sequence)] = sequence
+        batch = pad_sequences(sequences, min_width=MAX_LENGTH)
         return self.predict("sum_regressor", {"sequences": batch}, **spec).outputs["sum"]
 
     def digits(self, images: np.ndarray, **spec) -> tuple[np.ndarray, np.ndarray]:

@@ -14,14 +14,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.data.sequences import PAD_VALUE, random_batch
+from training.data.sequences import MAX_LENGTH, PAD_VALUE, random_batch
 from training.lstm_cell import ScratchLSTMCell
 from training.report import plot_learning_curves, save_figure
 from training.settings import TrainSettings
 from training.trained import TrainedModel
 
 NAME = "sum_regressor"
-MAX_LENGTH = 64
 TOLERANCE = 0.05
 EVAL_SETS = {"length_10": (10, 10), "lengths_1_64": (1, 64), "lengths_65_128": (65, 128)}
 EVAL_SEQUENCES = 10_000

@@ -9,11 +9,12 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
-from client.tensors import dtype_name, numpy_dtype
+from client.tensors import dtype_name, numpy_dtype, to_ndarray
 from serving.modelserver.errors import FailedPrecondition, InvalidArgument
+from training.layout import EXTRA_DIR, WARMUP_FILE
+from training.warmup import read_warmup_records
 
 DEFAULT_SIGNATURE = "serving_default"
-WARMUP_PATH = Path("assets.extra") / "tf_serving_warmup_requests"
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,11 @@ class Servable:
 
     def warmup(self) -> int:
         """Replay the warmup records in assets.extra, as TF Serving does; returns the count."""
-        from client.protos import prediction_log_pb2
-        from client.tensors import to_ndarray
-
-        records = self.path / WARMUP_PATH
+        records = self.path / EXTRA_DIR / WARMUP_FILE
         if not records.exists():
             return 0
         count = 0
-        for record in tf.data.TFRecordDataset(str(records)):
-            log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        for log in read_warmup_records(records):
             if log.WhichOneof("log_type") != "predict_log":
                 continue
             request = log.predict_log.request

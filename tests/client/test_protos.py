@@ -9,7 +9,7 @@ from loadtest.processes import REPO
 PROBE = """
 import json, re, sys, time
 started = time.perf_counter()
-from client import grpc_client, protos  # noqa: F401
+from client import grpc_client, protos
 request = protos.predict_pb2.PredictRequest()
 request.model_spec.name = "m"
 request.inputs["x"].float_val.append(1.0)
