@@ -8,10 +8,10 @@ PYTEST_ARGS ?=
 
 export MODELS_DIR
 
-.PHONY: help install models train serve bench-batching lint format test run clean
+.PHONY: help install models train serve gateway bench-batching bench-gateway lint format test run clean
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 install: $(STAMP)  ## Create .venv and install the project with its dev tools (idempotent)
 
@@ -31,8 +31,14 @@ train: $(STAMP)  ## Train all three models, each as a new version, and print the
 serve: $(STAMP)  ## Serve the models with TF Serving (SERVING_BACKEND=auto|tfserving|docker|embedded)
 	$(PY) -m serving.launcher
 
+gateway: $(STAMP)  ## The gateway alone under gunicorn (GATEWAY_PORT, TFS_HOST, TFS_GRPC_PORT, ...)
+	$(PY) -m serving.gateway
+
 bench-batching: models  ## gRPC throughput with batching on vs off, and the in-process ceiling
 	$(PY) -m loadtest.bench_batching
+
+bench-gateway: models  ## /v1/digits through the gateway next to direct gRPC, 32 connections
+	$(PY) -m loadtest.bench_gateway
 
 lint: $(STAMP)  ## ruff format check and lint
 	$(VENV)/bin/ruff format --check .
@@ -45,8 +51,8 @@ format: $(STAMP)  ## Apply ruff formatting and fixes
 test: lint  ## Lint, then the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-run: models  ## Set up, train the models if none exist, then serve them
-	$(PY) -m serving.launcher
+run: models  ## Set up, train the models if none exist, serve them with the gateway on :8000
+	$(PY) -m serving.stack
 
 clean:  ## Remove the virtual environment and caches (keeps models and data)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -21,7 +21,7 @@ import tensorflow as tf  # the real runtime, imported before client.protos: the 
 from client.protos import predict_pb2
 from client.tensors import to_tensor_proto
 from loadtest.grpc_load import closed_loop
-from loadtest.processes import start_model_server, write_models_config
+from loadtest.processes import start_model_server, write_batching_config, write_models_config
 from training.layout import existing_versions
 
 MODEL = "digit_classifier"
@@ -76,11 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         config = write_models_config(workdir / "models.config", {MODEL: base})
-        batching = workdir / "batching.config"
-        batching.write_text(
-            f"max_batch_size {{ value: {args.concurrency} }} batch_timeout_micros {{ value: 2000 }}"
-            " max_enqueued_batches { value: 100 } num_batch_threads { value: 1 }"
-        )
+        batching = write_batching_config(workdir / "batching.config", args.concurrency)
         modes = {
             "batching_on": ["--enable_batching", f"--batching_parameters_file={batching}"],
             "batching_off": [],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -21,10 +22,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def http(method: str, url: str, body: bytes | str | None = None, timeout: float = 30):
+def http(
+    method: str,
+    url: str,
+    body: bytes | str | None = None,
+    timeout: float = 30,
+    headers: dict[str, str] | None = None,
+):
     """(status, parsed JSON or raw text) of one HTTP request; never raises on 4xx/5xx."""
     data = body.encode() if isinstance(body, str) else body
-    request = urllib.request.Request(url, data=data, method=method)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status, raw = response.status, response.read()
@@ -44,6 +51,15 @@ def write_models_config(path: Path, models: dict[str, Path], extra: dict[str, st
         fields = f'name: "{name}" base_path: "{base}" model_platform: "tensorflow" {inside}'
         blocks.append(f"  config {{ {fields} }}")
     path.write_text("model_config_list {\n" + "\n".join(blocks) + "\n}\n")
+    return path
+
+
+def write_batching_config(path: Path, max_batch_size: int) -> Path:
+    """BatchingParameters for the benchmarks: batches up to `max_batch_size`, 2 ms timeout."""
+    path.write_text(
+        f"max_batch_size {{ value: {max_batch_size} }} batch_timeout_micros {{ value: 2000 }}"
+        " max_enqueued_batches { value: 100 } num_batch_threads { value: 1 }"
+    )
     return path
 
 
@@ -109,3 +125,51 @@ def _available(rest_url: str, name: str) -> bool:
     except OSError:
         return False
     return status == 200 and any(v["state"] == "AVAILABLE" for v in body["model_version_status"])
+
+
+def start_gateway(
+    grpc_address: str,
+    rest_url: str,
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    deadline: float = 60,
+    ready: bool = True,
+) -> ServerProcess:
+    """Start the gateway under gunicorn (`python -m serving.gateway`) in front of a model server
+    and wait until it answers (/readyz 200 when `ready`, else /healthz)."""
+    port = free_port()
+    host, grpc_port = grpc_address.rsplit(":", 1)
+    settings = {
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_WORKERS": "2",
+        "GATEWAY_THREADS": "8",
+        "TFS_HOST": host,
+        "TFS_GRPC_PORT": grpc_port,
+        "TFS_REST_PORT": rest_url.rsplit(":", 1)[1],
+        **(env or {}),
+    }
+    log_path = workdir / f"gateway-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "serving.gateway"],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **settings},
+        )
+    url = f"http://127.0.0.1:{port}"
+    gateway = ServerProcess(process, grpc_address, url, log_path)
+    probe = "/readyz" if ready else "/healthz"
+    stop_at = time.monotonic() + deadline
+    while time.monotonic() < stop_at:
+        if process.poll() is not None:
+            raise RuntimeError(f"gateway exited with {process.returncode}:\n{gateway.log_tail()}")
+        try:
+            if http("GET", url + probe, timeout=2)[0] == 200:
+                return gateway
+        except OSError:
+            pass
+        time.sleep(0.2)
+    gateway.stop()
+    raise RuntimeError(f"gateway not ready within {deadline} s:\n{gateway.log_tail()}")

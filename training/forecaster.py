@@ -15,6 +15,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from training.data.series import (
+    MAX_HORIZON,
     RESOLUTION,
     T_MAX,
     T_MIN,
@@ -30,7 +31,6 @@ from training.trained import TrainedModel
 NAME = "forecaster"
 SCALE = 10.0
 """Values are divided by this inside the model; the series stays within about ±12."""
-MAX_HORIZON = 200
 LAGS = 8
 """Recent values the cell and the linear path see at each step (the series needs 6)."""
 LOSS_FROM_STEP = 5

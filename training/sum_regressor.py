@@ -56,7 +56,7 @@ def train(settings: TrainSettings) -> TrainedModel:
     hyper = {
         "units": 8,
         "forget_bias": FORGET_BIAS,
-        "epochs": settings.pick("epochs", full=12, quick=2),
+        "epochs": settings.pick("epochs", full=12, quick=20),
         "steps_per_epoch": 100 if settings.quick else 500,
         "batch_size": settings.pick("batch_size", full=512, quick=64),
         "learning_rate": 2e-2,

@@ -1,0 +1,144 @@
+"""The one connection from the gateway to the model server: gRPC for predictions and status
+(one channel per process, deadlines, UNAVAILABLE retried with backoff) and HTTP for the REST
+predict passthrough. Model-server failures become typed API errors here."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from client.grpc_client import Prediction, ServingClient, ServingClientError, TlsSettings
+from serving.gateway import errors
+from serving.gateway.metrics import BACKEND_SECONDS
+from serving.gateway.settings import GatewaySettings
+
+
+@dataclass(frozen=True)
+class Pin:
+    """Which version answers: a number, a label, or (both None) the newest available."""
+
+    version: int | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """A model server REST response: status and raw JSON body."""
+
+    status: int
+    body: bytes
+
+
+class Backend:
+    """What the routes need from the model server."""
+
+    def __init__(self, settings: GatewaySettings):
+        self.settings = settings
+        self.client = ServingClient(
+            settings.grpc_address,
+            timeout=settings.deadline_s,
+            tls=_tls(settings),
+            max_message_bytes=2 * settings.max_body_bytes + 1024 * 1024,
+        )
+        self._connections = threading.local()
+
+    def predict(
+        self,
+        model: str,
+        inputs: dict[str, np.ndarray],
+        signature: str = "",
+        pin: Pin = Pin(),
+        output_filter: Sequence[str] = (),
+    ) -> Prediction:
+        with _translated(model, "predict"):
+            return self.client.predict(
+                model,
+                inputs,
+                signature=signature,
+                version=pin.version,
+                label=pin.label,
+                output_filter=output_filter,
+                tensor_content=True,
+            )
+
+    def status(self, model: str, timeout: float | None = None):
+        with _translated(model, "status"):
+            return self.client.status(model, timeout=timeout)
+
+    def forward_predict(self, path: str, body: bytes) -> Forwarded:
+        """POST a TF Serving REST predict body to the same path on the model server."""
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            for attempt in (1, 2):
+                connection = self._connection()
+                try:
+                    connection.request("POST", path, body, {"Content-Type": "application/json"})
+                    response = connection.getresponse()
+                    return Forwarded(response.status, response.read())
+                except TimeoutError:
+                    outcome = "DEADLINE_EXCEEDED"
+                    self._drop_connection()
+                    raise errors.BackendTimeout("model server: deadline exceeded") from None
+                except (OSError, http.client.HTTPException) as error:
+                    self._drop_connection()
+                    if attempt == 2:
+                        outcome = "UNAVAILABLE"
+                        raise errors.BackendUnavailable(
+                            f"model server unreachable: {error}"
+                        ) from None
+        finally:
+            BACKEND_SECONDS.labels("-", "rest_predict", outcome).observe(
+                time.perf_counter() - started
+            )
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._connections, "value", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(
+                self.settings.tfs_host,
+                self.settings.tfs_rest_port,
+                timeout=self.settings.deadline_s,
+            )
+            self._connections.value = connection
+        return connection
+
+    def _drop_connection(self) -> None:
+        connection = getattr(self._connections, "value", None)
+        if connection is not None:
+            connection.close()
+            self._connections.value = None
+
+
+@contextmanager
+def _translated(model: str, call: str):
+    started = time.perf_counter()
+    outcome = "OK"
+    try:
+        yield
+    except ServingClientError as error:
+        outcome = error.code.name
+        raise errors.from_grpc(error.code, error.details) from None
+    finally:
+        BACKEND_SECONDS.labels(model, call, outcome).observe(time.perf_counter() - started)
+
+
+def _tls(settings: GatewaySettings) -> TlsSettings | None:
+    if settings.tls is None:
+        return None
+    files = settings.tls
+    return TlsSettings(
+        root_certificates=files.ca.read_bytes(),
+        private_key=files.key.read_bytes() if files.key else None,
+        certificate_chain=files.cert.read_bytes() if files.cert else None,
+    )

@@ -1,0 +1,456 @@
+"""The OpenAPI 3 description of every route (served at /openapi.json) and a plain HTML page
+rendered from it (served at /docs)."""
+
+from __future__ import annotations
+
+import html as html_text
+import json
+
+from serving.gateway.settings import GatewaySettings
+
+JSON = "application/json"
+
+
+def _error_responses(*statuses: int) -> dict:
+    described = {
+        400: "Invalid input; the message names the field and what was expected",
+        404: "Unknown model or version, or no such route",
+        405: "Method not allowed",
+        413: "Body over the size limit",
+        415: "Content-Type is not application/json",
+        429: "The model server is overloaded",
+        502: "The model server failed unexpectedly",
+        503: "The model server is unreachable",
+        504: "The model server missed the deadline",
+    }
+    return {
+        str(status): {
+            "description": described[status],
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for status in statuses
+    }
+
+
+PREDICT_ERRORS = (400, 404, 405, 413, 415, 429, 502, 503, 504)
+
+
+def _pinned(description: str, request_schema: str, response_schema: str, **extra) -> dict:
+    operation = {
+        "summary": description,
+        "parameters": [
+            {"$ref": "#/components/parameters/version"},
+            {"$ref": "#/components/parameters/label"},
+            *extra.pop("parameters", []),
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{request_schema}"}}},
+            **extra.pop("request_extra", {}),
+        },
+        "responses": {
+            "200": {
+                "description": "Predictions, and the model version that answered",
+                "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{response_schema}"}}},
+            },
+            **_error_responses(*PREDICT_ERRORS),
+        },
+    }
+    return operation | extra
+
+
+def openapi(settings: GatewaySettings) -> dict:
+    number = {"type": "number"}
+    pixel = {"type": "number", "minimum": 0, "maximum": 1}
+    pin_properties = {
+        "version": {"type": "integer", "minimum": 1, "description": "Pin a version"},
+        "label": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_.-]{1,64}$",
+            "description": "Pin a label",
+        },
+    }
+    model_info = {
+        "type": "object",
+        "required": ["name", "version"],
+        "properties": {
+            "name": {"type": "string"},
+            "version": {"type": "integer"},
+            "label": {"type": "string"},
+        },
+    }
+    probabilities = {"type": "array", "items": number, "minItems": 10, "maxItems": 10}
+    schemas = {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                }
+            },
+        },
+        "SumRequest": {
+            "type": "object",
+            "required": ["sequences"],
+            "additionalProperties": False,
+            "properties": {
+                "sequences": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": settings.max_batch,
+                    "items": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": settings.max_sequence_length,
+                        "items": {"type": "integer", "enum": [0, 1]},
+                    },
+                },
+                **pin_properties,
+            },
+            "example": {"sequences": [[0, 1, 1, 0, 1], [1, 1]]},
+        },
+        "SumResponse": {
+            "type": "object",
+            "required": ["sums", "model"],
+            "properties": {"sums": {"type": "array", "items": number}, "model": model_info},
+        },
+        "Image": {
+            "oneOf": [
+                {
+                    "type": "array",
+                    "description": "28 rows of 28 pixels in [0, 1], ink bright",
+                    "minItems": 28,
+                    "maxItems": 28,
+                    "items": {"type": "array", "items": pixel, "minItems": 28, "maxItems": 28},
+                },
+                {
+                    "type": "array",
+                    "description": "784 pixels in [0, 1], row by row",
+                    "items": pixel,
+                    "minItems": 784,
+                    "maxItems": 784,
+                },
+                {
+                    "type": "object",
+                    "description": "A PNG or JPEG of any size, prepared the way MNIST was",
+                    "required": ["b64"],
+                    "additionalProperties": False,
+                    "properties": {"b64": {"type": "string", "format": "byte"}},
+                },
+            ]
+        },
+        "DigitsRequest": {
+            "type": "object",
+            "required": ["images"],
+            "additionalProperties": False,
+            "properties": {
+                "images": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": settings.max_batch,
+                    "items": {"$ref": "#/components/schemas/Image"},
+                },
+                **pin_properties,
+            },
+        },
+        "DigitsResponse": {
+            "type": "object",
+            "required": ["predictions", "model"],
+            "properties": {
+                "predictions": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["digit", "probabilities"],
+                        "properties": {
+                            "digit": {"type": "integer", "minimum": 0, "maximum": 9},
+                            "probabilities": probabilities,
+                            "rows": {
+                                "type": "array",
+                                "description": "With ?explain=rows: probabilities after each row",
+                                "items": probabilities,
+                                "minItems": 28,
+                                "maxItems": 28,
+                            },
+                        },
+                    },
+                },
+                "model": model_info,
+            },
+        },
+        "ForecastRequest": {
+            "type": "object",
+            "required": ["series", "horizon"],
+            "additionalProperties": False,
+            "properties": {
+                "series": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": settings.max_batch,
+                    "items": {
+                        "type": "array",
+                        "minItems": 20,
+                        "maxItems": settings.max_series_length,
+                        "items": {"type": "number", "minimum": -1e6, "maximum": 1e6},
+                        "description": "The last 20 values are the model's window",
+                    },
+                },
+                "horizon": {"type": "integer", "minimum": 1, "maximum": settings.max_horizon},
+                **pin_properties,
+            },
+        },
+        "ForecastResponse": {
+            "type": "object",
+            "required": ["forecasts", "model"],
+            "properties": {
+                "forecasts": {"type": "array", "items": {"type": "array", "items": number}},
+                "model": model_info,
+            },
+        },
+        "PredictRequest": {
+            "type": "object",
+            "description": "TF Serving's REST predict body, forwarded unchanged",
+            "additionalProperties": False,
+            "properties": {
+                "signature_name": {"type": "string"},
+                "instances": {"type": "array"},
+                "inputs": {},
+                "output_filter": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "PredictResponse": {
+            "type": "object",
+            "description": 'TF Serving\'s answer: {"predictions": ...} or {"outputs": ...}',
+        },
+        "ModelList": {
+            "type": "object",
+            "required": ["models"],
+            "properties": {
+                "models": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "versions"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "error": {"type": "string"},
+                            "versions": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["version", "state"],
+                                    "properties": {
+                                        "version": {"type": "integer"},
+                                        "state": {"type": "string"},
+                                        "error": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                }
+            },
+        },
+        "Readiness": {
+            "type": "object",
+            "required": ["ready", "models"],
+            "properties": {
+                "ready": {"type": "boolean"},
+                "models": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+    }
+    name_parameter = {
+        "name": "name",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+    }
+
+    def passthrough(summary: str, *parameters: dict) -> dict:
+        return {
+            "post": {
+                "summary": summary,
+                "parameters": [name_parameter, *parameters],
+                "requestBody": {
+                    "required": True,
+                    "content": {JSON: {"schema": {"$ref": "#/components/schemas/PredictRequest"}}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "TF Serving's response",
+                        "content": {
+                            JSON: {"schema": {"$ref": "#/components/schemas/PredictResponse"}}
+                        },
+                    },
+                    **_error_responses(*PREDICT_ERRORS),
+                },
+            }
+        }
+
+    def simple_get(summary: str, schema: str | None, content_type: str = JSON, **extra) -> dict:
+        content = {content_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+        if schema is None:
+            content = {content_type: {"schema": {"type": "string"}}}
+        return {
+            "get": {
+                "summary": summary,
+                "responses": {"200": {"description": "OK", "content": content}, **extra},
+            }
+        }
+
+    paths = {
+        "/v1/sum": {
+            "post": _pinned(
+                "Count the ones in each 0/1 sequence (sum_regressor)", "SumRequest", "SumResponse"
+            )
+        },
+        "/v1/digits": {
+            "post": _pinned(
+                "Classify handwritten digits (digit_classifier)",
+                "DigitsRequest",
+                "DigitsResponse",
+                parameters=[
+                    {
+                        "name": "explain",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["rows"]},
+                        "description": "rows: add the probabilities after each image row",
+                    }
+                ],
+                request_extra={
+                    "description": "JSON, or multipart/form-data with one image file",
+                },
+            )
+        },
+        "/v1/forecast": {
+            "post": _pinned(
+                "Continue series of t·sin(t)/3 + 2·sin(5t) (forecaster)",
+                "ForecastRequest",
+                "ForecastResponse",
+            )
+        },
+        "/v1/models/{name}:predict": passthrough("TF Serving REST predict, newest version"),
+        "/v1/models/{name}/versions/{version}:predict": passthrough(
+            "TF Serving REST predict, one version",
+            {
+                "name": "version",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ),
+        "/v1/models/{name}/labels/{label}:predict": passthrough(
+            "TF Serving REST predict, a labelled version",
+            {
+                "name": "label",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+            },
+        ),
+        "/v1/models": simple_get(
+            "Models, versions and states (TF Serving GetModelStatus)",
+            "ModelList",
+            **_error_responses(503, 504),
+        ),
+        "/healthz": simple_get("The gateway process is alive", None),
+        "/readyz": simple_get(
+            "Model server reachable and every model AVAILABLE (503 otherwise)",
+            "Readiness",
+            **{
+                "503": {
+                    "description": "Not ready",
+                    "content": {JSON: {"schema": {"$ref": "#/components/schemas/Readiness"}}},
+                }
+            },
+        ),
+        "/metrics": simple_get("Prometheus metrics", None, "text/plain"),
+        "/openapi.json": simple_get("This document", None),
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "seqserve gateway",
+            "version": "1.0.0",
+            "description": "HTTP prediction API in front of TensorFlow Serving. Errors are "
+            '`{"error": {"code", "message"}}`. Every response carries X-Request-ID.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "parameters": {
+                "version": {
+                    "name": "version",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1},
+                    "description": "Pin a model version",
+                },
+                "label": {
+                    "name": "label",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+                    "description": "Pin a version label (e.g. stable, canary)",
+                },
+            },
+        },
+    }
+
+
+def html(spec: dict) -> str:
+    """A readable page listing every route with its parameters, body schema and responses."""
+    sections = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            parameters = "".join(
+                f"<li><code>{_e(p['name'])}</code> ({_e(p['in'])})"
+                f"{' — ' + _e(p['description']) if p.get('description') else ''}</li>"
+                for p in (_resolve(spec, p) for p in operation.get("parameters", []))
+            )
+            body = operation.get("requestBody", {}).get("content", {}).get(JSON, {})
+            schema = _resolve(spec, body.get("schema", {})) if body else None
+            responses = "".join(
+                f"<li><code>{code}</code> {_e(r['description'])}</li>"
+                for code, r in operation["responses"].items()
+            )
+            sections.append(
+                f'<section><h2><span class="method">{method.upper()}</span> <code>{_e(path)}'
+                f"</code></h2><p>{_e(operation['summary'])}</p>"
+                + (f"<h3>Parameters</h3><ul>{parameters}</ul>" if parameters else "")
+                + (f"<h3>Body</h3><pre>{_e(json.dumps(schema, indent=2))}</pre>" if schema else "")
+                + f"<h3>Responses</h3><ul>{responses}</ul></section>"
+            )
+    info = spec["info"]
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(info['title'])} API</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:auto;padding:1rem;"
+        "color:#1a1a1a}pre{background:#f3f3f3;padding:.5rem;overflow:auto;max-height:20rem}"
+        "section{border-top:1px solid #ccc}.method{background:#0b5394;color:#fff;"
+        "padding:0 .4rem;border-radius:3px}</style></head><body>"
+        f"<h1>{_e(info['title'])} API {_e(info['version'])}</h1><p>{_e(info['description'])}</p>"
+        '<p>Machine-readable: <a href="/openapi.json">/openapi.json</a></p>'
+        + "".join(sections)
+        + "</body></html>"
+    )
+
+
+def _resolve(spec: dict, item: dict) -> dict:
+    reference = item.get("$ref")
+    if not reference:
+        return item
+    node = spec
+    for part in reference.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _e(text: str) -> str:
+    return html_text.escape(str(text))

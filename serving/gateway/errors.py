@@ -1,0 +1,105 @@
+"""Typed API errors: each carries its HTTP status and a stable code; one handler renders them as
+`{"error": {"code": ..., "message": ...}}`."""
+
+from __future__ import annotations
+
+import grpc
+
+
+class ApiError(Exception):
+    status = 500
+    code = "internal"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class InvalidInput(ApiError):
+    status, code = 400, "invalid_argument"
+
+
+class Unauthenticated(ApiError):
+    status, code = 401, "unauthenticated"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "permission_denied"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class MethodNotAllowed(ApiError):
+    status, code = 405, "method_not_allowed"
+
+
+class PayloadTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
+class TooManyRequests(ApiError):
+    status, code = 429, "resource_exhausted"
+
+
+class BackendError(ApiError):
+    """The model server failed in a way no client input explains."""
+
+    status, code = 502, "backend_error"
+
+
+class BackendUnavailable(ApiError):
+    status, code = 503, "unavailable"
+
+
+class BackendTimeout(ApiError):
+    status, code = 504, "deadline_exceeded"
+
+
+HTTP_ERRORS: dict[int, type[ApiError]] = {
+    error.status: error
+    for error in (
+        InvalidInput,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        TooManyRequests,
+        BackendError,
+        BackendUnavailable,
+        BackendTimeout,
+    )
+}
+"""HTTP status → error class, for statuses raised by the framework or returned by TF Serving."""
+
+GRPC_ERRORS: dict[grpc.StatusCode, type[ApiError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidInput,
+    grpc.StatusCode.OUT_OF_RANGE: InvalidInput,
+    grpc.StatusCode.FAILED_PRECONDITION: InvalidInput,
+    grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: TooManyRequests,
+    grpc.StatusCode.UNAVAILABLE: BackendUnavailable,
+    grpc.StatusCode.DEADLINE_EXCEEDED: BackendTimeout,
+}
+"""The one table from the model server's gRPC codes to ours; anything else is a BackendError."""
+
+
+def from_grpc(code: grpc.StatusCode, details: str) -> ApiError:
+    error_class = GRPC_ERRORS.get(code, BackendError)
+    return error_class(f"model server: {details or code.name}")
+
+
+def from_http(status: int, message: str) -> ApiError:
+    if status >= 500 and status not in HTTP_ERRORS:
+        return BackendError(message)
+    return HTTP_ERRORS.get(status, InvalidInput)(message)

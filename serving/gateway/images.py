@@ -1,0 +1,85 @@
+"""PNG/JPEG bytes → a 28×28 digit in [0, 1], prepared the way MNIST's digits were.
+
+Grayscale (or the alpha channel, for drawings on a transparent canvas), inverted when the
+background is light, cropped to the ink, scaled so the longer side is 20 pixels, and placed in
+a 28×28 field with its centre of mass at the centre.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from serving.gateway.errors import InvalidInput
+
+SIDE, BOX = 28, 20
+FORMATS = ("PNG", "JPEG")
+INK_FRACTION = 0.2
+"""Pixels brighter than this share of the brightest count as ink when cropping."""
+MIN_CONTRAST = 0.1
+
+
+def decode_digit(data: bytes, name: str, max_pixels: int) -> np.ndarray:
+    """The MNIST-style 28×28 float32 image in `data`; `name` is used in error messages."""
+    return mnist_style(_intensity(data, name, max_pixels), name)
+
+
+def mnist_style(intensity: np.ndarray, name: str) -> np.ndarray:
+    """Ink-is-bright 2-D array in [0, 1] → centred 28×28 digit in [0, 1]."""
+    border = np.concatenate([intensity[0], intensity[-1], intensity[:, 0], intensity[:, -1]])
+    if np.median(border) > 0.5:
+        intensity = 1.0 - intensity
+        border = 1.0 - border
+    ink = np.clip(intensity - np.median(border), 0.0, None)
+    if ink.max() < MIN_CONTRAST:
+        raise InvalidInput(f"{name}: no digit found (the image is blank)")
+    rows = np.flatnonzero((ink > INK_FRACTION * ink.max()).any(axis=1))
+    cols = np.flatnonzero((ink > INK_FRACTION * ink.max()).any(axis=0))
+    cropped = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    height, width = cropped.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = np.asarray(
+        Image.fromarray(cropped.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX)
+    )
+    resized = np.clip(resized / resized.max(), 0.0, 1.0)
+    return _centred(resized)
+
+
+def _intensity(data: bytes, name: str, max_pixels: int) -> np.ndarray:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in FORMATS:
+                raise InvalidInput(f"{name}: expected a PNG or JPEG image, got {image.format}")
+            width, height = image.size
+            if width * height > max_pixels:
+                raise InvalidInput(
+                    f"{name}: expected at most {max_pixels} pixels, got {width}x{height}"
+                )
+            image = ImageOps.exif_transpose(image)
+            if "A" in image.getbands() or "transparency" in image.info:
+                alpha = np.asarray(image.convert("RGBA"), np.float32)[..., 3] / 255.0
+                if alpha.min() < 1.0:
+                    return alpha
+            return np.asarray(image.convert("L"), np.float32) / 255.0
+    except InvalidInput:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise InvalidInput(f"{name}: not a readable PNG or JPEG image") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InvalidInput(f"{name}: damaged image ({error})") from None
+
+
+def _centred(digit: np.ndarray) -> np.ndarray:
+    field = np.zeros((SIDE, SIDE), np.float32)
+    height, width = digit.shape
+    total = digit.sum()
+    rows, cols = np.indices(digit.shape)
+    centre_row, centre_col = (rows * digit).sum() / total, (cols * digit).sum() / total
+    middle = (SIDE - 1) / 2
+    top = int(np.clip(round(middle - centre_row), 0, SIDE - height))
+    left = int(np.clip(round(middle - centre_col), 0, SIDE - width))
+    field[top : top + height, left : left + width] = digit
+    return field

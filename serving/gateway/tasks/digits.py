@@ -1,0 +1,92 @@
+"""POST /v1/digits: {"images": [28×28 | 784 numbers in [0, 1] | {"b64": PNG/JPEG}]} →
+{"predictions": [{"digit": 7, "probabilities": [10]}]}; `?explain=rows` adds "rows", the
+class probabilities after each of the 28 rows the LSTM reads (the `per_row` signature)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import numpy as np
+
+from client.grpc_client import Prediction
+from serving.gateway import validation
+from serving.gateway.errors import InvalidInput
+from serving.gateway.images import SIDE, decode_digit
+from serving.gateway.settings import GatewaySettings
+from serving.gateway.tasks import Call
+
+model = "digit_classifier"
+fields = ("images",)
+EXPECTED = '28x28 or 784 numbers in [0, 1], or {"b64": PNG or JPEG}'
+
+
+def build(body: dict, options: dict, settings: GatewaySettings) -> Call:
+    images = validation.items(body, "images", settings.max_batch)
+    batch = np.stack(
+        [_image(image, f"images[{index}]", settings) for index, image in enumerate(images)]
+    ).astype(np.float32)
+    if options.get("explain") == "rows":
+        return Call({"images": batch}, "per_row", ("row_probabilities",), {"rows": True})
+    return Call({"images": batch}, "", ("probabilities",), {"rows": False})
+
+
+def render(call: Call, prediction: Prediction) -> dict:
+    if call.context["rows"]:
+        rows = prediction.outputs["row_probabilities"].astype(float)
+        final = rows[:, -1]
+    else:
+        rows, final = None, prediction.outputs["probabilities"].astype(float)
+    predictions = []
+    for index, probabilities in enumerate(final):
+        item = {"digit": int(np.argmax(probabilities)), "probabilities": probabilities.tolist()}
+        if rows is not None:
+            item["rows"] = rows[index].tolist()
+        predictions.append(item)
+    return {"predictions": predictions}
+
+
+def _image(image, name: str, settings: GatewaySettings) -> np.ndarray:
+    if isinstance(image, bytes):
+        return decode_digit(image, name, settings.max_image_pixels)
+    if isinstance(image, dict):
+        return decode_digit(_b64(image, name), name, settings.max_image_pixels)
+    if not isinstance(image, list):
+        raise InvalidInput(f"{name}: expected {EXPECTED}, got {validation.describe(image)}")
+    if len(image) == SIDE and all(isinstance(row, list) for row in image):
+        rows = [
+            validation.numbers(row, f"{name}[{index}]", SIDE, SIDE)
+            for index, row in enumerate(image)
+        ]
+        pixels = np.stack(rows)
+        for index, row in enumerate(pixels):
+            validation.within(row, f"{name}[{index}]", 0.0, 1.0)
+        return pixels
+    if len(image) == SIDE * SIDE:
+        pixels = validation.numbers(image, name, SIDE * SIDE, SIDE * SIDE)
+        return validation.within(pixels, name, 0.0, 1.0).reshape(SIDE, SIDE)
+    raise InvalidInput(f"{name}: expected {EXPECTED}, got {_shape(image)}")
+
+
+def _b64(image: dict, name: str) -> bytes:
+    if set(image) != {"b64"}:
+        raise InvalidInput(f'{name}: expected an object with only "b64", got keys {sorted(image)}')
+    encoded = image["b64"]
+    if not isinstance(encoded, str):
+        raise InvalidInput(
+            f"{name}.b64: expected a base64 string, got {validation.describe(encoded)}"
+        )
+    if encoded.startswith("data:") and "," in encoded:
+        encoded = encoded.split(",", 1)[1]
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(f"{name}.b64: not valid base64") from None
+
+
+def _shape(image: list) -> str:
+    if image and all(isinstance(row, list) for row in image):
+        widths = sorted({len(row) for row in image})
+        width = str(widths[0]) if len(widths) == 1 else f"{widths[0]}-{widths[-1]}"
+        return f"{len(image)}x{width}"
+    return f"{len(image)} values"

@@ -1,0 +1,31 @@
+"""POST /v1/sum: {"sequences": [[0, 1, 1], ...]} → {"sums": [2.0, ...]} (sum_regressor)."""
+
+from __future__ import annotations
+
+from client.grpc_client import Prediction
+from serving.gateway import validation
+from serving.gateway.errors import InvalidInput
+from serving.gateway.settings import GatewaySettings
+from serving.gateway.tasks import Call
+from training.data.sequences import MAX_LENGTH, pad_sequences
+
+model = "sum_regressor"
+fields = ("sequences",)
+
+
+def build(body: dict, options: dict, settings: GatewaySettings) -> Call:
+    sequences = validation.items(body, "sequences", settings.max_batch)
+    rows = []
+    for index, sequence in enumerate(sequences):
+        name = f"sequences[{index}]"
+        row = validation.numbers(sequence, name, 1, settings.max_sequence_length)
+        not_bits = (row != 0) & (row != 1)
+        if not_bits.any():
+            position = int(not_bits.argmax())
+            raise InvalidInput(f"{name}[{position}]: expected 0 or 1, got {row[position]:g}")
+        rows.append(row)
+    return Call({"sequences": pad_sequences(rows, min_width=MAX_LENGTH)}, output_filter=("sum",))
+
+
+def render(call: Call, prediction: Prediction) -> dict:
+    return {"sums": prediction.outputs["sum"].reshape(-1).astype(float).tolist()}

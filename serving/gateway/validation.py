@@ -1,0 +1,125 @@
+"""Checks for JSON request values; every failure is an InvalidInput naming the field."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+import numpy as np
+
+from serving.gateway.errors import InvalidInput
+
+LABEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def describe(value) -> str:
+    """How a JSON value reads in an error message: 'a string', 'null', 'true', ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def only_fields(body: dict, allowed: Iterable[str]) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            f"unknown field {unknown[0]!r}: expected only {', '.join(sorted(allowed))}"
+        )
+
+
+def items(body: dict, name: str, max_items: int) -> list:
+    """`body[name]`: a list of 1 to `max_items` entries."""
+    if name not in body:
+        raise InvalidInput(f"{name}: required")
+    value = body[name]
+    if not isinstance(value, list):
+        raise InvalidInput(f"{name}: expected a list, got {describe(value)}")
+    if not value:
+        raise InvalidInput(f"{name}: expected at least 1 item, got an empty list")
+    if len(value) > max_items:
+        raise InvalidInput(f"{name}: expected at most {max_items} items, got {len(value)}")
+    return value
+
+
+def numbers(value, name: str, min_length: int, max_length: int) -> np.ndarray:
+    """A flat list of finite numbers, `min_length` to `max_length` long, as float64."""
+    if not isinstance(value, list):
+        raise InvalidInput(f"{name}: expected a list of numbers, got {describe(value)}")
+    if not min_length <= len(value) <= max_length:
+        expected = f"{min_length}" if min_length == max_length else f"{min_length} to {max_length}"
+        raise InvalidInput(f"{name}: expected {expected} numbers, got {len(value)}")
+    for index, item in enumerate(value):
+        if not is_number(item):
+            raise InvalidInput(f"{name}[{index}]: expected a number, got {describe(item)}")
+    try:
+        array = np.array(value, dtype=np.float64)
+    except OverflowError:
+        array = np.array([_clamped(item) for item in value], dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(array) | (np.abs(array) > np.finfo(np.float32).max))
+    if bad.size:
+        index = int(bad[0])
+        raise InvalidInput(
+            f"{name}[{index}]: expected a finite number, got {_spelled(value[index])}"
+        )
+    return array
+
+
+def within(array: np.ndarray, name: str, low: float, high: float) -> np.ndarray:
+    outside = np.flatnonzero((array < low) | (array > high))
+    if outside.size:
+        index = int(outside[0])
+        raise InvalidInput(
+            f"{name}[{index}]: expected a value in [{low:g}, {high:g}], got {array[index]:g}"
+        )
+    return array
+
+
+def integer(value, name: str, low: int, high: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not is_number(value) or not isinstance(value, int):
+        raise InvalidInput(f"{name}: expected an integer, got {describe(value)}")
+    if not low <= value <= high:
+        raise InvalidInput(f"{name}: expected an integer in [{low}, {high}], got {value}")
+    return value
+
+
+def label(value, name: str) -> str:
+    if not isinstance(value, str) or not LABEL.match(value):
+        raise InvalidInput(
+            f"{name}: expected 1-64 letters, digits, '_', '.' or '-', got {describe(value)}"
+        )
+    return value
+
+
+def _clamped(item) -> float:
+    try:
+        return float(item)
+    except OverflowError:
+        return math.inf
+
+
+def _spelled(item) -> str:
+    if isinstance(item, int):
+        return "an integer beyond float32"
+    number = _clamped(item)
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    return f"{number:g} (beyond float32)"

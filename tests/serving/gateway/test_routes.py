@@ -1,0 +1,550 @@
+"""Every route and every error class, with exact status codes and bodies (fake backend)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from serving.gateway import errors
+from serving.gateway.app import create_app
+from serving.gateway.backend import Forwarded, Pin
+from serving.gateway.settings import GatewaySettings
+from tests.serving.gateway.fakes import NEWEST
+
+
+def error(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def png_of(pixels: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray((pixels * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+# /v1/sum
+
+
+def test_sum_pads_to_64_with_minus_one_and_returns_the_sums(client, backend):
+    response = client.post("/v1/sum", json={"sequences": [[0, 1, 1, 0, 1], [1, 1]]})
+    assert response.status_code == 200
+    assert response.json == {"sums": [3.0, 2.0], "model": {"name": "sum_regressor", "version": 3}}
+    sequences = backend.calls[0]["inputs"]["sequences"]
+    assert sequences.shape == (2, 64) and sequences.dtype == np.float32
+    assert sequences[1, :2].tolist() == [1, 1] and (sequences[1, 2:] == -1).all()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "sequences: required"),
+        ({"sequences": "0110"}, "sequences: expected a list, got a string"),
+        ({"sequences": []}, "sequences: expected at least 1 item, got an empty list"),
+        ({"sequences": [[1]] * 5}, "sequences: expected at most 4 items, got 5"),
+        ({"sequences": [[]]}, "sequences[0]: expected 1 to 64 numbers, got 0"),
+        ({"sequences": [[1] * 65]}, "sequences[0]: expected 1 to 64 numbers, got 65"),
+        ({"sequences": [[0, "1"]]}, "sequences[0][1]: expected a number, got a string"),
+        ({"sequences": [[0, True]]}, "sequences[0][1]: expected a number, got true"),
+        ({"sequences": [[0, None]]}, "sequences[0][1]: expected a number, got null"),
+        ({"sequences": [[1], [0, 1, 2]]}, "sequences[1][2]: expected 0 or 1, got 2"),
+        ({"sequences": [[0.5]]}, "sequences[0][0]: expected 0 or 1, got 0.5"),
+        ({"sequences": [[1], 1]}, "sequences[1]: expected a list of numbers, got 1"),
+        (
+            {"sequences": [[1]], "extra": 1},
+            "unknown field 'extra': expected only label, sequences, version",
+        ),
+    ],
+)
+def test_sum_rejects_bad_input_naming_the_field(client, backend, body, message):
+    response = client.post("/v1/sum", json=body)
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+    assert backend.calls == []
+
+
+@pytest.mark.parametrize(
+    ("literal", "spelled"),
+    [("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"), ("1e999", "Infinity")],
+)
+def test_non_finite_numbers_are_rejected(client, literal, spelled):
+    body = '{"sequences": [[1, LITERAL]]}'.replace("LITERAL", literal)
+    response = client.post("/v1/sum", data=body, content_type="application/json")
+    message = f"sequences[0][1]: expected a finite number, got {spelled}"
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+
+
+def test_integers_beyond_float32_are_rejected(client):
+    response = client.post("/v1/forecast", json={"series": [[10**40] * 20], "horizon": 1})
+    message = "series[0][0]: expected a finite number, got an integer beyond float32"
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+
+
+# /v1/digits
+
+
+def test_digits_take_28x28_784_and_png_in_one_batch(client, backend):
+    image = np.zeros((28, 28))
+    image[4:24, 12:16] = 1.0
+    body = {"images": [image.tolist(), image.reshape(-1).tolist(), {"b64": png_of(image)}]}
+    response = client.post("/v1/digits", json=body)
+    assert response.status_code == 200, response.json
+    batch = backend.calls[0]["inputs"]["images"]
+    assert batch.shape == (3, 28, 28) and batch.dtype == np.float32
+    assert np.array_equal(batch[0], batch[1])
+    assert abs(batch[2].mean() - batch[0].mean()) < 0.05
+    predictions = response.json["predictions"]
+    assert [p["digit"] for p in predictions[:2]] == [1, 1]
+    assert predictions[0]["probabilities"] == pytest.approx([0.01] + [0.91] + [0.01] * 8)
+    assert "rows" not in predictions[0]
+    assert response.json["model"] == {"name": "digit_classifier", "version": NEWEST}
+    assert backend.calls[0]["signature"] == ""
+
+
+def test_explain_rows_uses_the_per_row_signature(client, backend):
+    response = client.post("/v1/digits?explain=rows", json={"images": [[0.0] * 784]})
+    assert response.status_code == 200
+    (prediction,) = response.json["predictions"]
+    assert len(prediction["rows"]) == 28 and len(prediction["rows"][0]) == 10
+    assert prediction["digit"] == 0
+    assert backend.calls[0]["signature"] == "per_row"
+
+
+def test_multipart_upload_of_one_image(client, backend):
+    image = np.zeros((100, 80))
+    image[10:90, 30:50] = 1.0
+    raw = base64.b64decode(png_of(image))
+    response = client.post(
+        "/v1/digits",
+        data={"file": (io.BytesIO(raw), "digit.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.json
+    assert backend.calls[0]["inputs"]["images"].shape == (1, 28, 28)
+
+
+def test_multipart_without_exactly_one_file(client):
+    response = client.post("/v1/digits", data={}, content_type="multipart/form-data")
+    message = "multipart body: expected exactly 1 image file, got 0"
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (
+            [[[0.0] * 28] * 27],
+            "images[0]: expected 28x28 or 784 numbers in [0, 1], "
+            'or {"b64": PNG or JPEG}, got 27x28',
+        ),
+        (
+            [[0.0] * 783],
+            "images[0]: expected 28x28 or 784 numbers in [0, 1], "
+            'or {"b64": PNG or JPEG}, got 783 values',
+        ),
+        ([[[0.0] * 28] * 27 + [[0.0] * 27]], "images[0][27]: expected 28 numbers, got 27"),
+        ([[0.0] * 783 + [1.5]], "images[0][783]: expected a value in [0, 1], got 1.5"),
+        (
+            [[[0.0] * 28] * 3 + [[-0.5] * 28] + [[0.0] * 28] * 24],
+            "images[0][3][0]: expected a value in [0, 1], got -0.5",
+        ),
+        (
+            ["abc"],
+            "images[0]: expected 28x28 or 784 numbers in [0, 1], "
+            'or {"b64": PNG or JPEG}, got a string',
+        ),
+        ([{"b64": "***"}], "images[0].b64: not valid base64"),
+        ([{"b64": 5}], "images[0].b64: expected a base64 string, got 5"),
+        ([{"png": "x"}], "images[0]: expected an object with only \"b64\", got keys ['png']"),
+        (
+            [{"b64": base64.b64encode(b"not an image").decode()}],
+            "images[0]: not a readable PNG or JPEG image",
+        ),
+        ([{"b64": png_of(np.zeros((30, 30)))}], "images[0]: no digit found (the image is blank)"),
+    ],
+)
+def test_digits_reject_bad_images_naming_the_field(client, images, message):
+    response = client.post("/v1/digits", json={"images": images})
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+
+
+def test_explain_accepts_only_rows(client):
+    response = client.post("/v1/digits?explain=cols", json={"images": [[0.0] * 784]})
+    message = "explain: expected 'rows', got 'cols'"
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+
+
+# /v1/forecast
+
+
+def test_forecast_sends_the_last_20_values_and_cuts_to_the_horizon(client, backend):
+    series = [float(i) for i in range(30)]
+    response = client.post("/v1/forecast", json={"series": [series], "horizon": 3})
+    assert response.status_code == 200
+    assert response.json == {
+        "forecasts": [[30.0, 31.0, 32.0]],
+        "model": {"name": "forecaster", "version": NEWEST},
+    }
+    call = backend.calls[0]
+    assert call["signature"] == "forecast"
+    assert call["inputs"]["window"].tolist() == [series[-20:]]
+    assert call["inputs"]["horizon"].tolist() == [3]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"series": [[0.0] * 20]}, "horizon: required"),
+        ({"series": [[0.0] * 20], "horizon": 0}, "horizon: expected an integer in [1, 200], got 0"),
+        (
+            {"series": [[0.0] * 20], "horizon": 201},
+            "horizon: expected an integer in [1, 200], got 201",
+        ),
+        ({"series": [[0.0] * 20], "horizon": 2.5}, "horizon: expected an integer, got 2.5"),
+        ({"series": [[0.0] * 20], "horizon": "5"}, "horizon: expected an integer, got a string"),
+        ({"series": [[0.0] * 19], "horizon": 5}, "series[0]: expected 20 to 100 numbers, got 19"),
+        ({"series": [[0.0] * 101], "horizon": 5}, "series[0]: expected 20 to 100 numbers, got 101"),
+        (
+            {"series": [[0.0] * 19 + [1e7]], "horizon": 5},
+            "series[0][19]: expected a value in [-1e+06, 1e+06], got 1e+07",
+        ),
+        ({"series": [], "horizon": 5}, "series: expected at least 1 item, got an empty list"),
+    ],
+)
+def test_forecast_rejects_bad_input_naming_the_field(client, body, message):
+    response = client.post("/v1/forecast", json=body)
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+
+
+def test_horizon_given_as_a_whole_float_is_accepted(client, backend):
+    response = client.post("/v1/forecast", json={"series": [[0.0] * 20], "horizon": 2.0})
+    assert response.status_code == 200
+    assert len(response.json["forecasts"][0]) == 2
+
+
+# Version and label pinning
+
+
+@pytest.mark.parametrize(
+    ("url", "extra", "pin"),
+    [
+        ("/v1/sum?version=2", {}, Pin(version=2)),
+        ("/v1/sum", {"version": 2}, Pin(version=2)),
+        ("/v1/sum?label=stable", {}, Pin(label="stable")),
+        ("/v1/sum", {"label": "canary"}, Pin(label="canary")),
+    ],
+)
+def test_a_version_or_label_pins_the_call(client, backend, url, extra, pin):
+    response = client.post(url, json={"sequences": [[1]], **extra})
+    assert response.status_code == 200
+    assert backend.calls[0]["pin"] == pin
+    expected = {"name": "sum_regressor", "version": pin.version or NEWEST}
+    if pin.label:
+        expected["label"] = pin.label
+    assert response.json["model"] == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "extra", "message"),
+    [
+        ("/v1/sum?version=x", {}, "version: expected an integer, got a string"),
+        (
+            "/v1/sum",
+            {"version": 0},
+            "version: expected an integer in [1, 9223372036854775807], got 0",
+        ),
+        ("/v1/sum?version=1&label=stable", {}, "version, label: give one or the other, not both"),
+        (
+            "/v1/sum",
+            {"label": "a b"},
+            "label: expected 1-64 letters, digits, '_', '.' or '-', got a string",
+        ),
+    ],
+)
+def test_bad_pins_are_rejected(client, url, extra, message):
+    response = client.post(url, json={"sequences": [[1]], **extra})
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+
+
+# Backend failures map to their statuses
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "code"),
+    [
+        (errors.NotFound("model server: Servable not found"), 404, "not_found"),
+        (errors.InvalidInput("model server: bad"), 400, "invalid_argument"),
+        (errors.TooManyRequests("model server: queue full"), 429, "resource_exhausted"),
+        (errors.BackendError("model server: boom"), 502, "backend_error"),
+        (errors.BackendUnavailable("model server: down"), 503, "unavailable"),
+        (errors.BackendTimeout("model server: deadline exceeded"), 504, "deadline_exceeded"),
+    ],
+)
+def test_backend_errors_keep_their_status(client, backend, failure, status, code):
+    backend.failure = failure
+    response = client.post("/v1/sum", json={"sequences": [[1]]})
+    assert (response.status_code, response.json) == (status, error(code, failure.message))
+
+
+def test_grpc_codes_map_through_one_table():
+    import grpc
+
+    assert isinstance(errors.from_grpc(grpc.StatusCode.NOT_FOUND, "x"), errors.NotFound)
+    assert isinstance(errors.from_grpc(grpc.StatusCode.UNAVAILABLE, "x"), errors.BackendUnavailable)
+    assert isinstance(
+        errors.from_grpc(grpc.StatusCode.DEADLINE_EXCEEDED, ""), errors.BackendTimeout
+    )
+    assert isinstance(errors.from_grpc(grpc.StatusCode.INTERNAL, "x"), errors.BackendError)
+    assert errors.from_grpc(grpc.StatusCode.INTERNAL, "x").message == "model server: x"
+
+
+# TF Serving REST passthrough
+
+
+@pytest.mark.parametrize(
+    ("url", "forwarded_path"),
+    [
+        ("/v1/models/forecaster:predict", "/v1/models/forecaster:predict"),
+        ("/v1/models/forecaster/versions/2:predict", "/v1/models/forecaster/versions/2:predict"),
+        (
+            "/v1/models/forecaster/labels/stable:predict",
+            "/v1/models/forecaster/labels/stable:predict",
+        ),
+    ],
+)
+def test_passthrough_forwards_the_body_unchanged(client, backend, url, forwarded_path):
+    raw = b'{"instances": [[1.0, 2.0]], "signature_name": "serving_default"}'
+    response = client.post(url, data=raw, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json == {"predictions": [[1.0]]}
+    assert backend.forwarded == [(forwarded_path, raw)]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"instances": [1], "inputs": [1]},
+            'body: expected exactly one of "instances" (row format) or "inputs" (columnar format)',
+        ),
+        (
+            {},
+            'body: expected exactly one of "instances" (row format) or "inputs" (columnar format)',
+        ),
+        ({"instances": [1], "signature_name": 3}, "signature_name: expected a string, got 3"),
+        (
+            {"instances": [1], "foo": 1},
+            "unknown field 'foo': expected only inputs, instances, output_filter, signature_name",
+        ),
+    ],
+)
+def test_passthrough_checks_the_body_shape(client, backend, body, message):
+    response = client.post("/v1/models/forecaster:predict", json=body)
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+    assert backend.forwarded == []
+
+
+def test_passthrough_rejects_a_bad_version_in_the_path(client):
+    response = client.post("/v1/models/forecaster/versions/x:predict", json={"instances": [1]})
+    message = "version: expected an integer, got a string"
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code", "message"),
+    [
+        (
+            404,
+            b'{"error": "Servable not found for request: Latest(nope)"}',
+            "not_found",
+            "model server: Servable not found for request: Latest(nope)",
+        ),
+        (400, b'{"error": "bad input"}', "invalid_argument", "model server: bad input"),
+        (500, b"oops", "backend_error", "model server: oops"),
+        (503, b"", "unavailable", "model server: HTTP 503"),
+    ],
+)
+def test_passthrough_errors_take_the_gateway_shape(client, backend, status, body, code, message):
+    backend.forward_answer = Forwarded(status, body)
+    response = client.post("/v1/models/nope:predict", json={"instances": [1]})
+    assert (response.status_code, response.json) == (
+        status if status != 500 else 502,
+        error(code, message),
+    )
+
+
+# Models, health, readiness, metrics, docs
+
+
+def test_models_lists_versions_and_states(client, backend):
+    response = client.get("/v1/models")
+    assert response.status_code == 200
+    assert response.json["models"][0] == {
+        "name": "sum_regressor",
+        "versions": [{"version": 3, "state": "AVAILABLE"}, {"version": 2, "state": "END"}],
+    }
+    assert [m["name"] for m in response.json["models"]] == [
+        "sum_regressor",
+        "digit_classifier",
+        "forecaster",
+    ]
+
+
+def test_models_answer_503_when_the_backend_is_down(client, backend):
+    backend.failure = errors.BackendUnavailable("model server: down")
+    response = client.get("/v1/models")
+    assert (response.status_code, response.json) == (
+        503,
+        error("unavailable", "model server: down"),
+    )
+
+
+def test_healthz_needs_no_backend(client, backend):
+    backend.failure = errors.BackendUnavailable("down")
+    assert (client.get("/healthz").status_code, client.get("/healthz").json) == (
+        200,
+        {"status": "ok"},
+    )
+
+
+def test_readyz_needs_every_model_available(client, backend):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {
+        "ready": True,
+        "models": dict.fromkeys(("sum_regressor", "digit_classifier", "forecaster"), "AVAILABLE"),
+    }
+    backend.states["forecaster"] = [backend.states["forecaster"][0].__class__(4, "LOADING")]
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["models"]["forecaster"] == "not available"
+    backend.failure = errors.BackendUnavailable("model server: down")
+    response = client.get("/readyz")
+    assert (response.status_code, response.json["ready"]) == (503, False)
+
+
+def test_metrics_count_requests_by_route_model_and_status(client):
+    client.post("/v1/sum", json={"sequences": [[1]]})
+    client.post("/v1/sum", json={"sequences": [[2]]})
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'gateway_requests_total{model="sum_regressor",route="/v1/sum",status="200"}' in text
+    assert 'gateway_requests_total{model="sum_regressor",route="/v1/sum",status="400"}' in text
+    assert 'gateway_request_seconds_bucket{le="0.005",model="sum_regressor"' in text
+    assert 'gateway_errors_total{code="invalid_argument"}' in text
+
+
+def test_openapi_documents_every_route(client, settings, backend):
+    spec = client.get("/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    app = create_app(settings, backend)
+    routes = {rule.rule.replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()}
+    assert routes == set(spec["paths"]) | {"/docs"}
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    for path in spec["paths"]:
+        assert path in page.get_data(as_text=True)
+
+
+# Protocol-level errors
+
+
+def test_unknown_route_is_404(client):
+    response = client.get("/v1/nothing")
+    message = "no route GET /v1/nothing; see /openapi.json"
+    assert (response.status_code, response.json) == (404, error("not_found", message))
+
+
+def test_wrong_method_is_405_with_allow(client):
+    response = client.delete("/v1/digits")
+    message = "method DELETE not allowed on /v1/digits; allowed: POST"
+    assert (response.status_code, response.json) == (405, error("method_not_allowed", message))
+    assert "POST" in response.headers["Allow"]
+
+
+def test_wrong_content_type_is_415(client):
+    response = client.post("/v1/sum", data="sequences=1", content_type="text/plain")
+    message = "expected Content-Type: application/json, got text/plain"
+    assert (response.status_code, response.json) == (415, error("unsupported_media_type", message))
+
+
+def test_body_over_the_limit_is_413(client):
+    body = json.dumps({"sequences": [[1] * 64] * 2000})
+    response = client.post("/v1/sum", data=body, content_type="application/json")
+    message = "body: larger than the limit of 65536 bytes"
+    assert (response.status_code, response.json) == (413, error("payload_too_large", message))
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            "{",
+            "body: not valid JSON (Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1))",
+        ),
+        ("[1]", "body: expected a JSON object, got a list of 1"),
+        ("", "body: not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+        (
+            "\xff",
+            "body: not valid JSON ('utf-8' codec can't decode byte 0xff in position 0: "
+            "invalid start byte)",
+        ),
+    ],
+)
+def test_unparseable_bodies_are_400(client, raw, message):
+    response = client.post("/v1/sum", data=raw.encode("latin-1"), content_type="application/json")
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+
+
+def test_deeply_nested_json_is_400_not_a_crash(client):
+    raw = "[" * 30_000 + "]" * 30_000
+    response = client.post("/v1/sum", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"]["message"].startswith("body: not valid JSON")
+
+
+def test_an_unexpected_failure_is_a_json_500(client, backend):
+    backend.failure = RuntimeError("bug")
+    response = client.post("/v1/sum", json={"sequences": [[1]]})
+    assert (response.status_code, response.json) == (
+        500,
+        error("internal", "internal error; see the gateway log"),
+    )
+
+
+# Request IDs and CORS
+
+
+def test_request_id_is_echoed_or_generated(client):
+    given = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["X-Request-ID"] == "abc-123"
+    fresh = client.get("/healthz")
+    assert len(fresh.headers["X-Request-ID"]) == 32
+    hostile = client.get("/healthz", headers={"X-Request-ID": "a\tb" * 100})
+    assert hostile.headers["X-Request-ID"] != "a\tb" * 100
+
+
+def test_access_log_is_one_json_line_with_the_request_id(client, caplog):
+    caplog.set_level("INFO", logger="seqserve.gateway.access")
+    client.post("/v1/sum", json={"sequences": [[1]]}, headers={"X-Request-ID": "r-1"})
+    (record,) = [json.loads(r.getMessage()) for r in caplog.records]
+    assert record["request_id"] == "r-1"
+    assert (record["route"], record["model"], record["status"]) == ("/v1/sum", "sum_regressor", 200)
+
+
+def test_cors_is_off_by_default(client):
+    response = client.get("/healthz", headers={"Origin": "https://example.com"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_cors_allows_configured_origins(backend):
+    settings = GatewaySettings(cors_origins=("https://ui.example",))
+    client = create_app(settings, backend).test_client()
+    allowed = client.options("/v1/sum", headers={"Origin": "https://ui.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://ui.example"
+    assert "POST" in allowed.headers["Access-Control-Allow-Methods"]
+    other = client.get("/healthz", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
