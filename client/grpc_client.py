@@ -17,6 +17,7 @@ import grpc
 import numpy as np
 
 from client.protos import (
+    classification_pb2,
     get_model_metadata_pb2,
     get_model_status_pb2,
     model_management_pb2,
@@ -24,6 +25,7 @@ from client.protos import (
     model_service_pb2_grpc,
     predict_pb2,
     prediction_service_pb2_grpc,
+    regression_pb2,
 )
 from client.tensors import to_ndarray, to_tensor_proto
 from training.data.sequences import MAX_LENGTH, pad_sequences
@@ -126,6 +128,41 @@ class ServingClient:
             signature=response.model_spec.signature_name,
         )
 
+    def classify(
+        self,
+        model: str,
+        examples: Sequence[dict],
+        signature: str = "",
+        version: int | None = None,
+        label: str | None = None,
+        timeout: float | None = None,
+    ) -> list[list[tuple[str, float]]]:
+        """Classify API: for each example (feature name → value(s)), its (label, score) pairs."""
+        request = classification_pb2.ClassificationRequest()
+        _fill_spec(request.model_spec, model, signature, version, label)
+        _fill_examples(request.input, examples)
+        response = self._call(self._predictions.Classify, request, timeout)
+        return [
+            [(c.label, c.score) for c in classification.classes]
+            for classification in response.result.classifications
+        ]
+
+    def regress(
+        self,
+        model: str,
+        examples: Sequence[dict],
+        signature: str = "",
+        version: int | None = None,
+        label: str | None = None,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Regress API: one value per example (feature name → value(s))."""
+        request = regression_pb2.RegressionRequest()
+        _fill_spec(request.model_spec, model, signature, version, label)
+        _fill_examples(request.input, examples)
+        response = self._call(self._predictions.Regress, request, timeout)
+        return np.array([r.value for r in response.result.regressions], np.float32)
+
     def predict_async(self, model: str, inputs: dict[str, np.ndarray], **spec) -> futures.Future:
         """`predict` on this client's thread pool, for callers that fan out many requests."""
         return self._executor.submit(self.predict, model, inputs, **spec)
@@ -196,6 +233,23 @@ class ServingClient:
             pause = self.backoff * (2**attempt) * (0.5 + random.random())
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         raise AssertionError("unreachable")
+
+
+def _fill_examples(target, examples: Sequence[dict]) -> None:
+    """tf.Example protos from dicts: floats, ints or bytes/str, single or in lists."""
+    for features in examples:
+        example = target.example_list.examples.add()
+        for name, value in features.items():
+            values = value if isinstance(value, (list, tuple, np.ndarray)) else [value]
+            feature = example.features.feature[name]
+            if all(isinstance(v, (bytes, str)) for v in values):
+                feature.bytes_list.value.extend(
+                    v.encode() if isinstance(v, str) else v for v in values
+                )
+            elif all(isinstance(v, (int, np.integer)) for v in values):
+                feature.int64_list.value.extend(int(v) for v in values)
+            else:
+                feature.float_list.value.extend(float(v) for v in values)
 
 
 def _fill_spec(spec, model: str, signature: str, version: int | None, label: str | None) -> None:

@@ -36,6 +36,14 @@ def test_status_and_metadata(client):
     assert {"serving_default", "per_row"} <= set(client.metadata("digit_classifier").signature_def)
 
 
+def test_classify_and_regress_on_a_tf1_model(client):
+    classes = client.classify("tf1_example", [{"x": 0.0}, {"x": -1.0}], signature="classify")
+    assert [label for label, _ in classes[0]] == ["pos", "neg"]
+    assert classes[1][0][1] == pytest.approx(0.2689414)
+    values = client.regress("tf1_example", [{"x": 2.0}, {"x": 1.0}], signature="regress")
+    assert values.tolist() == pytest.approx([5.0, 3.0])
+
+
 def test_errors_carry_the_grpc_code(client):
     with pytest.raises(ServingClientError) as raised:
         client.predict("nope", {"x": np.zeros(1, np.float32)})

@@ -10,9 +10,9 @@ import binascii
 import numpy as np
 
 from client.grpc_client import Prediction
+from client.images import SIDE, ImageError, decode_digit
 from serving.gateway import validation
 from serving.gateway.errors import InvalidInput
-from serving.gateway.images import SIDE, decode_digit
 from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import Call
 
@@ -47,10 +47,12 @@ def render(call: Call, prediction: Prediction) -> dict:
 
 
 def _image(image, name: str, settings: GatewaySettings) -> np.ndarray:
-    if isinstance(image, bytes):
-        return decode_digit(image, name, settings.max_image_pixels)
-    if isinstance(image, dict):
-        return decode_digit(_b64(image, name), name, settings.max_image_pixels)
+    if isinstance(image, (bytes, dict)):
+        data = image if isinstance(image, bytes) else _b64(image, name)
+        try:
+            return decode_digit(data, name, settings.max_image_pixels)
+        except ImageError as error:
+            raise InvalidInput(str(error)) from None
     if not isinstance(image, list):
         raise InvalidInput(f"{name}: expected {EXPECTED}, got {validation.describe(image)}")
     if len(image) == SIDE and all(isinstance(row, list) for row in image):

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from serving.gateway.errors import InvalidInput
-from serving.gateway.images import decode_digit
+from client.images import ImageError, decode_digit
 
 LIMIT = 16_000_000
 
@@ -80,6 +79,6 @@ def test_an_mnist_digit_scaled_up_comes_back_close_to_itself():
     ],
 )
 def test_unusable_images_are_invalid_input(data, message):
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(ImageError) as raised:
         decode_digit(data, "img", LIMIT)
-    assert raised.value.message.startswith(message)
+    assert str(raised.value).startswith(message)

@@ -12,13 +12,15 @@ import io
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from serving.gateway.errors import InvalidInput
-
 SIDE, BOX = 28, 20
 FORMATS = ("PNG", "JPEG")
 INK_FRACTION = 0.2
 """Pixels brighter than this share of the brightest count as ink when cropping."""
 MIN_CONTRAST = 0.1
+
+
+class ImageError(ValueError):
+    """The image cannot be used; the message names it and says why."""
 
 
 def decode_digit(data: bytes, name: str, max_pixels: int) -> np.ndarray:
@@ -34,7 +36,7 @@ def mnist_style(intensity: np.ndarray, name: str) -> np.ndarray:
         border = 1.0 - border
     ink = np.clip(intensity - np.median(border), 0.0, None)
     if ink.max() < MIN_CONTRAST:
-        raise InvalidInput(f"{name}: no digit found (the image is blank)")
+        raise ImageError(f"{name}: no digit found (the image is blank)")
     rows = np.flatnonzero((ink > INK_FRACTION * ink.max()).any(axis=1))
     cols = np.flatnonzero((ink > INK_FRACTION * ink.max()).any(axis=0))
     cropped = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
@@ -52,10 +54,10 @@ def _intensity(data: bytes, name: str, max_pixels: int) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in FORMATS:
-                raise InvalidInput(f"{name}: expected a PNG or JPEG image, got {image.format}")
+                raise ImageError(f"{name}: expected a PNG or JPEG image, got {image.format}")
             width, height = image.size
             if width * height > max_pixels:
-                raise InvalidInput(
+                raise ImageError(
                     f"{name}: expected at most {max_pixels} pixels, got {width}x{height}"
                 )
             image = ImageOps.exif_transpose(image)
@@ -64,12 +66,12 @@ def _intensity(data: bytes, name: str, max_pixels: int) -> np.ndarray:
                 if alpha.min() < 1.0:
                     return alpha
             return np.asarray(image.convert("L"), np.float32) / 255.0
-    except InvalidInput:
+    except ImageError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise InvalidInput(f"{name}: not a readable PNG or JPEG image") from None
+        raise ImageError(f"{name}: not a readable PNG or JPEG image") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise InvalidInput(f"{name}: damaged image ({error})") from None
+        raise ImageError(f"{name}: damaged image ({error})") from None
 
 
 def _centred(digit: np.ndarray) -> np.ndarray:

@@ -1,0 +1,7 @@
+"""`python -m client`: see client.cli."""
+
+import sys
+
+from client.cli import main
+
+sys.exit(main())

@@ -1,0 +1,105 @@
+"""The command-line client against the real model server: output, JSON, errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from client.cli import main
+from loadtest.processes import REPO, free_port
+
+
+@pytest.fixture
+def run(model_server, capsys):
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = main(["--address", model_server.grpc_address, "--timeout", "30", *argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke
+
+
+def test_sum_prints_the_count(run):
+    code, out, _ = run("sum", "1", "0", "1", "1")
+    assert code == 0 and float(out) == pytest.approx(3.0, abs=0.3)
+    code, out, _ = run("--json", "sum", "0110")
+    assert code == 0 and json.loads(out)["sum"] == pytest.approx(2.0, abs=0.3)
+
+
+def test_digits_from_png_and_npy(run, tmp_path):
+    image = np.zeros((28, 28), np.float32)
+    image[4:24, 13:16] = 1.0
+    np.save(tmp_path / "one.npy", image)
+    Image.fromarray(((1 - image) * 255).astype(np.uint8)).resize((140, 140)).save(
+        tmp_path / "one.png"
+    )
+    code, out, _ = run("--json", "digits", str(tmp_path / "one.npy"), str(tmp_path / "one.png"))
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["image"] for r in rows] == [str(tmp_path / "one.npy"), str(tmp_path / "one.png")]
+    assert all(0 <= r["digit"] <= 9 and 0 < r["probability"] <= 1 for r in rows)
+
+
+def test_forecast_status_and_metadata(run):
+    values = [str(v) for v in np.sin(np.arange(25) * 0.3)]
+    code, out, _ = run("forecast", "--horizon", "7", *values)
+    assert code == 0 and len(out.split()) == 7
+    code, out, _ = run("status", "forecaster")
+    assert (code, out.strip()) == (0, "version 1: AVAILABLE")
+    code, out, _ = run("--json", "metadata", "forecaster")
+    assert code == 0
+    forecast = json.loads(out)["forecast"]
+    assert forecast["inputs"]["horizon"] == {"dtype": "DT_INT32", "shape": [-1]}
+    assert forecast["outputs"]["forecast"]["dtype"] == "DT_FLOAT"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("sum", "0", "2"), "error: sum: expected 0s and 1s, got '0 2'"),
+        (("sum", "1" * 65), "error: sum: expected at most 64 bits, got 65"),
+        (("forecast", "1", "2"), "error: forecast: expected at least 20 finite values, got 2"),
+        (
+            ("forecast", "--horizon", "0", *["1"] * 20),
+            "error: forecast: --horizon must be in [1, 200], got 0",
+        ),
+        (("digits", "/nonexistent.png"), "error: /nonexistent.png: [Errno 2] No such file"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(run, argv, message):
+    code, out, err = run(*argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(message)
+
+
+def test_unknown_model_exits_5(run):
+    code, _, err = run("status", "nope")
+    assert code == 5 and "NOT_FOUND" in err
+
+
+def test_console_script_reports_a_dead_server_with_exit_3():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "client",
+            "--address",
+            f"127.0.0.1:{free_port()}",
+            "--timeout",
+            "2",
+            "sum",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert "UNAVAILABLE" in result.stderr or "DEADLINE" in result.stderr
+    assert "Traceback" not in result.stderr
