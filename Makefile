@@ -5,10 +5,19 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MODELS_DIR ?= models
 PYTEST_ARGS ?=
+LOCUST_USERS ?= 32
+LOCUST_SPAWN_RATE ?= 8
+LOCUST_RUN_TIME ?= 1m
+LOCUST_HOST ?= http://localhost:8000
+LOCUST_GRPC_TARGET ?= localhost:8500
+LOCUST_WORKERS ?= 2
+LOCUST := LOCUST_GRPC_TARGET=$(LOCUST_GRPC_TARGET) $(VENV)/bin/locust -f loadtest/locustfile.py
+LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_RUN_TIME) \
+	--host $(LOCUST_HOST) --csv reports/locust --html reports/locust.html --only-summary
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway bench-batching bench-gateway lint format test run clean
+.PHONY: help install models train serve gateway bench-batching bench-gateway loadtest loadtest-distributed lint format test run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -39,6 +48,15 @@ bench-batching: models  ## gRPC throughput with batching on vs off, and the in-p
 
 bench-gateway: models  ## /v1/digits through the gateway next to direct gRPC, 32 connections
 	$(PY) -m loadtest.bench_gateway
+
+loadtest: $(STAMP)  ## Headless Locust on a running stack; reports/locust*; fails on a broken SLO
+	mkdir -p reports
+	$(LOCUST) $(LOCUST_RUN)
+
+loadtest-distributed: $(STAMP)  ## The same with a Locust master and LOCUST_WORKERS workers
+	mkdir -p reports
+	for i in $$(seq $(LOCUST_WORKERS)); do $(LOCUST) --worker --master-host 127.0.0.1 & done; \
+	$(LOCUST) --master --expect-workers $(LOCUST_WORKERS) $(LOCUST_RUN); status=$$?; wait; exit $$status
 
 lint: $(STAMP)  ## ruff format check and lint
 	$(VENV)/bin/ruff format --check .

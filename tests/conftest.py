@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import tensorflow  # noqa: F401  (the test process runs models: real runtime before client.protos)
 
-from loadtest.processes import REPO, start_model_server, write_models_config
+from loadtest.processes import REPO, start_gateway, start_model_server, write_models_config
 from tests.tf1_example import export_tf1_example_model
 
 MODEL_NAMES = ("sum_regressor", "digit_classifier", "forecaster")
@@ -51,3 +51,13 @@ def model_server(models_dir, tf1_model_dir, tmp_path_factory):
     )
     yield server
     assert server.stop() == 0, server.log_tail()
+
+
+@pytest.fixture(scope="session")
+def gateway(model_server, tmp_path_factory):
+    """The gateway under gunicorn (2 workers) in front of `model_server`."""
+    process = start_gateway(
+        model_server.grpc_address, model_server.rest_url, tmp_path_factory.mktemp("gateway")
+    )
+    yield process
+    assert process.stop() == 0, process.log_tail()

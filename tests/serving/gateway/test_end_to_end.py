@@ -27,15 +27,6 @@ the trained model answers 61.7 for 64 ones, reported in the README."""
 
 
 @pytest.fixture(scope="module")
-def gateway(model_server, tmp_path_factory):
-    process = start_gateway(
-        model_server.grpc_address, model_server.rest_url, tmp_path_factory.mktemp("gateway")
-    )
-    yield process
-    assert process.stop() == 0, process.log_tail()
-
-
-@pytest.fixture(scope="module")
 def direct(model_server):
     with ServingClient(model_server.grpc_address) as client:
         yield client

@@ -1,0 +1,47 @@
+"""Realistic request payloads with their true answers: real MNIST test digits, 0/1 sequences of
+varied length, windows of the true series. Light: NumPy only, no TensorFlow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.data.mnist import load_mnist
+from training.data.sequences import MAX_LENGTH
+from training.data.series import RESOLUTION, T_MAX, T_MIN, WINDOW, series
+
+SAMPLE_NAME = "mnist_test_sample.npz"
+
+
+@dataclass(frozen=True)
+class Digits:
+    images: np.ndarray
+    labels: np.ndarray
+
+
+def mnist_sample(data_dir: Path, count: int = 256) -> Digits:
+    """The first `count` MNIST test digits, cached in `data_dir` so load processes stay small."""
+    cached = data_dir / SAMPLE_NAME
+    if cached.exists():
+        with np.load(cached) as saved:
+            if len(saved["labels"]) >= count:
+                return Digits(saved["images"][:count], saved["labels"][:count])
+    images, labels = load_mnist(data_dir).test
+    sample = Digits(images[:count].astype(np.float32), labels[:count])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(cached, images=sample.images, labels=sample.labels)
+    return sample
+
+
+def random_sequence(rng: np.random.Generator) -> list[int]:
+    return rng.integers(0, 2, int(rng.integers(1, MAX_LENGTH + 1))).tolist()
+
+
+def series_window(rng: np.random.Generator, horizon: int) -> tuple[list[float], np.ndarray]:
+    """A window of the true series inside t ∈ [0, 30], and the `horizon` values that follow."""
+    steps = WINDOW + horizon
+    start = rng.uniform(T_MIN, T_MAX - steps * RESOLUTION)
+    values = series(start + np.arange(steps) * RESOLUTION)
+    return values[:WINDOW].tolist(), values[WINDOW:]
