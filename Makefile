@@ -17,7 +17,7 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway bench-batching bench-gateway loadtest loadtest-distributed lint format test run clean
+.PHONY: help install models train serve gateway bench bench-batching bench-gateway loadtest loadtest-distributed lint format test run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -42,6 +42,11 @@ serve: $(STAMP)  ## Serve the models with TF Serving (SERVING_BACKEND=auto|tfser
 
 gateway: $(STAMP)  ## The gateway alone under gunicorn (GATEWAY_PORT, TFS_HOST, TFS_GRPC_PORT, ...)
 	$(PY) -m serving.gateway
+
+bench: models  ## In-process, gRPC (batching on/off), gateway and a naive Flask app, c=1..128
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -q wrk >/dev/null \
+		|| echo "wrk could not be installed: HTTP load falls back to Python threads"
+	$(PY) -m loadtest.bench
 
 bench-batching: models  ## gRPC throughput with batching on vs off, and the in-process ceiling
 	$(PY) -m loadtest.bench_batching

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -38,6 +42,15 @@ class LoadResult:
         }
 
 
+def run_in_threads(function, count: int) -> None:
+    """Call `function(index)` for index 0..count-1, each on its own thread, and wait for all."""
+    threads = [threading.Thread(target=function, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def closed_loop(
     address: str,
     request: predict_pb2.PredictRequest,
@@ -63,11 +76,60 @@ def closed_loop(
             if now >= begin:
                 latencies[index].append((time.monotonic() - now) * 1000)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(client, concurrency)
     channel.close()
     merged = np.array([x for per_client in latencies for x in per_client])
     return LoadResult(len(merged), sum(failures), seconds, merged)
+
+
+def closed_loop_processes(
+    address: str,
+    request: predict_pb2.PredictRequest,
+    concurrency: int,
+    seconds: float,
+    processes: int = 4,
+) -> LoadResult:
+    """`closed_loop` spread over client processes (fresh, light interpreters running
+    `python -m loadtest.grpc_load`), so that the load generator's Python is not the limit."""
+    processes = max(1, min(processes, concurrency))
+    shares = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
+    with tempfile.TemporaryDirectory() as tmp:
+        request_path = Path(tmp) / "request.pb"
+        request_path.write_bytes(request.SerializeToString())
+        runs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "loadtest.grpc_load",
+                    address,
+                    str(request_path),
+                    str(share),
+                    str(seconds),
+                    str(Path(tmp) / f"latencies-{index}.npy"),
+                ],
+                cwd=Path(__file__).resolve().parents[1],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for index, share in enumerate(shares)
+        ]
+        failures = sum(int(run.communicate()[0] or 0) for run in runs)
+        latencies = np.concatenate(
+            [np.load(Path(tmp) / f"latencies-{index}.npy") for index in range(len(shares))]
+        )
+    return LoadResult(len(latencies), failures, seconds, latencies)
+
+
+def main(argv: list[str]) -> None:
+    """ADDRESS REQUEST_FILE CONCURRENCY SECONDS OUT.npy: one client process's share; prints
+    the number of failures."""
+    address, request_path, concurrency, seconds, out = argv
+    request = predict_pb2.PredictRequest.FromString(Path(request_path).read_bytes())
+    result = closed_loop(address, request, int(concurrency), float(seconds))
+    np.save(out, result.latencies_ms)
+    print(result.failures)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -4,13 +4,12 @@ when answered. Same result type as the gRPC load, so the two print side by side.
 from __future__ import annotations
 
 import http.client
-import threading
 import time
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from loadtest.grpc_load import LoadResult
+from loadtest.grpc_load import LoadResult, run_in_threads
 
 
 def closed_loop_http(
@@ -51,10 +50,6 @@ def closed_loop_http(
                 failures[index] += 1
         connection.close()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(client, concurrency)
     merged = np.array([x for per_client in latencies for x in per_client])
     return LoadResult(len(merged), sum(failures), seconds, merged)
