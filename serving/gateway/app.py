@@ -3,19 +3,23 @@ task module per model maps JSON to tensors and back, and one handler renders eve
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from serving.gateway import access, docs, metrics, passthrough, validation
+from serving.gateway import access, auth, docs, metrics, passthrough, validation
+from serving.gateway.admission import Admission
 from serving.gateway.backend import Backend, Pin
 from serving.gateway.errors import (
     HTTP_ERRORS,
     ApiError,
     InvalidInput,
     NotFound,
+    TooManyRequests,
+    Unauthenticated,
     UnsupportedMediaType,
 )
 from serving.gateway.settings import GatewaySettings
@@ -32,6 +36,22 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
     app.json.sort_keys = False
     backend = backend or Backend(settings)
     app.extensions["backend"] = backend
+    admission = Admission(settings.max_in_flight, settings.queue_timeout_s)
+
+    def guarded(scope: str):
+        """API key check (when keys are configured), then a slot in this worker."""
+
+        def wrap(view):
+            @functools.wraps(view)
+            def run(*args, **kwargs):
+                if settings.api_keys:
+                    auth.authorize(settings.api_keys, request.headers, scope)
+                with admission.slot():
+                    return view(*args, **kwargs)
+
+            return run
+
+        return wrap
 
     def run_task(task: Task, body: dict) -> Response:
         validation.only_fields(body, (*task.fields, *PIN_FIELDS))
@@ -48,10 +68,12 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
         return jsonify(answer)
 
     @app.post("/v1/sum")
+    @guarded("sum")
     def sum_route():
         return run_task(sums, json_body())
 
     @app.post("/v1/digits")
+    @guarded("digits")
     def digits_route():
         if request.args.get("explain") not in (None, "rows"):
             raise InvalidInput(f"explain: expected 'rows', got {request.args['explain']!r}")
@@ -60,12 +82,14 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
         return run_task(digits, json_body())
 
     @app.post("/v1/forecast")
+    @guarded("forecast")
     def forecast_route():
         return run_task(forecasts, json_body())
 
     @app.post("/v1/models/<name>:predict")
     @app.post("/v1/models/<name>/versions/<version>:predict")
     @app.post("/v1/models/<name>/labels/<label>:predict")
+    @guarded("predict")
     def predict_route(name: str, version: str | None = None, label: str | None = None):
         validation.label(name, "model name")
         pin = pin_of({"version": version} if version else {"label": label} if label else {})
@@ -75,6 +99,7 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
         return Response(answer, mimetype="application/json")
 
     @app.get("/v1/models")
+    @guarded("models")
     def models_route():
         listed = []
         for name in settings.models:
@@ -149,6 +174,10 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
         metrics.ERRORS.labels(error.code).inc()
         response = jsonify(error.body())
         response.status_code = error.status
+        if isinstance(error, Unauthenticated):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="seqserve"'
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(HTTPException)
@@ -235,5 +264,7 @@ def add_cors_headers(settings: GatewaySettings, response: Response) -> None:
     else:
         return
     response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-    response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Request-ID"
+    response.headers["Access-Control-Allow-Headers"] = (
+        "Content-Type, X-Request-ID, Authorization, X-API-Key"
+    )
     response.headers["Access-Control-Expose-Headers"] = "X-Request-ID"

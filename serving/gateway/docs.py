@@ -14,6 +14,8 @@ JSON = "application/json"
 def _error_responses(*statuses: int) -> dict:
     described = {
         400: "Invalid input; the message names the field and what was expected",
+        401: "API keys are configured and none or an unknown one was sent",
+        403: "The API key may not call this route",
         404: "Unknown model or version, or no such route",
         405: "Method not allowed",
         413: "Body over the size limit",
@@ -32,7 +34,7 @@ def _error_responses(*statuses: int) -> dict:
     }
 
 
-PREDICT_ERRORS = (400, 404, 405, 413, 415, 429, 502, 503, 504)
+PREDICT_ERRORS = (400, 401, 403, 404, 405, 413, 415, 429, 502, 503, 504)
 
 
 def _pinned(description: str, request_schema: str, response_schema: str, **extra) -> dict:
@@ -356,7 +358,7 @@ def openapi(settings: GatewaySettings) -> dict:
         "/v1/models": simple_get(
             "Models, versions and states (TF Serving GetModelStatus)",
             "ModelList",
-            **_error_responses(503, 504),
+            **_error_responses(401, 403, 429, 503, 504),
         ),
         "/healthz": simple_get("The gateway process is alive", None),
         "/readyz": simple_get(
@@ -378,7 +380,9 @@ def openapi(settings: GatewaySettings) -> dict:
             "title": "seqserve gateway",
             "version": "1.0.0",
             "description": "HTTP prediction API in front of TensorFlow Serving. Errors are "
-            '`{"error": {"code", "message"}}`. Every response carries X-Request-ID.',
+            '`{"error": {"code", "message"}}`. Every response carries X-Request-ID. When the '
+            "operator configures API keys, /v1 routes need `Authorization: Bearer <key>` or "
+            "`X-API-Key`.",
         },
         "paths": paths,
         "components": {

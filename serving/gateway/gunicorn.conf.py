@@ -2,7 +2,7 @@
 (gunicorn's own access log off), Prometheus metrics shared across workers.
 
 Environment (default): GATEWAY_HOST (0.0.0.0), GATEWAY_PORT (8000), GATEWAY_WORKERS (2),
-GATEWAY_THREADS (8), GATEWAY_TIMEOUT_S (30), GATEWAY_GRACEFUL_TIMEOUT_S (20).
+GATEWAY_THREADS (32), GATEWAY_TIMEOUT_S (30), GATEWAY_GRACEFUL_TIMEOUT_S (20).
 """
 
 import os
@@ -12,7 +12,7 @@ import tempfile
 bind = f"{os.environ.get('GATEWAY_HOST', '0.0.0.0')}:{os.environ.get('GATEWAY_PORT', '8000')}"
 workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GATEWAY_THREADS", "8"))
+threads = int(os.environ.get("GATEWAY_THREADS", "32"))
 timeout = int(os.environ.get("GATEWAY_TIMEOUT_S", "30"))
 graceful_timeout = int(os.environ.get("GATEWAY_GRACEFUL_TIMEOUT_S", "20"))
 keepalive = 5

@@ -14,6 +14,9 @@ Variable (default): meaning
   GATEWAY_MAX_HORIZON (200): longest forecast.
   GATEWAY_MAX_IMAGE_PIXELS (16000000): largest decoded image (width × height).
   GATEWAY_CORS_ORIGINS (empty: CORS off): comma-separated origins, or `*`.
+  GATEWAY_MAX_IN_FLIGHT (16): requests one worker processes at once; more wait for a slot.
+  GATEWAY_QUEUE_TIMEOUT_S (2): longest wait for a slot before 429.
+  GATEWAY_API_KEYS (empty: no keys needed): SHA-256 digests of API keys, see serving.gateway.auth.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from serving.gateway.auth import ApiKey, parse_keys
 from training.data.sequences import MAX_LENGTH
 from training.data.series import MAX_HORIZON
 
@@ -54,6 +58,9 @@ class GatewaySettings:
     max_horizon: int = MAX_HORIZON
     max_image_pixels: int = 16_000_000
     cors_origins: tuple[str, ...] = ()
+    max_in_flight: int = 16
+    queue_timeout_s: float = 2.0
+    api_keys: tuple[ApiKey, ...] = ()
 
     @property
     def grpc_address(self) -> str:
@@ -83,6 +90,10 @@ class GatewaySettings:
                 return default
             return tuple(part.strip() for part in raw.split(",") if part.strip())
 
+        try:
+            api_keys = parse_keys(env.get("GATEWAY_API_KEYS", ""))
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
         ca = env.get("TFS_TLS_CA")
         tls = None
         if ca:
@@ -106,4 +117,7 @@ class GatewaySettings:
             max_horizon=min(number("GATEWAY_MAX_HORIZON", cls.max_horizon), MAX_HORIZON),
             max_image_pixels=number("GATEWAY_MAX_IMAGE_PIXELS", cls.max_image_pixels),
             cors_origins=names("GATEWAY_CORS_ORIGINS", ()),
+            max_in_flight=number("GATEWAY_MAX_IN_FLIGHT", cls.max_in_flight),
+            queue_timeout_s=number("GATEWAY_QUEUE_TIMEOUT_S", cls.queue_timeout_s, float, low=0),
+            api_keys=api_keys,
         )
