@@ -17,7 +17,7 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway bench bench-batching bench-gateway loadtest loadtest-distributed lint format test run clean
+.PHONY: help install models train serve gateway bench bench-batching bench-gateway loadtest loadtest-distributed soak lint format test run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ loadtest-distributed: $(STAMP)  ## The same with a Locust master and LOCUST_WORK
 	mkdir -p reports
 	for i in $$(seq $(LOCUST_WORKERS)); do $(LOCUST) --worker --master-host 127.0.0.1 & done; \
 	$(LOCUST) --master --expect-workers $(LOCUST_WORKERS) $(LOCUST_RUN); status=$$?; wait; exit $$status
+
+soak: models  ## 10 minutes of mixed load with a model-server crash and a model update
+	$(PY) -m loadtest.soak
 
 lint: $(STAMP)  ## ruff format check and lint
 	$(VENV)/bin/ruff format --check .

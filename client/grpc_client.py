@@ -81,6 +81,10 @@ class ServingClient:
         options = [
             ("grpc.max_receive_message_length", self.max_message_bytes),
             ("grpc.max_send_message_length", self.max_message_bytes),
+            # reconnect within about a second of a restarted server, not minutes
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.min_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1000),
         ]
         if self.tls is None:
             self._channel = grpc.insecure_channel(self.address, options=options)

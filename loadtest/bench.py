@@ -35,6 +35,7 @@ from loadtest.http_load import closed_loop_http
 from loadtest.processes import (
     REPO,
     ServerProcess,
+    add_data_arguments,
     free_port,
     http,
     start_gateway,
@@ -236,10 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--models-dir", type=Path, default=Path(os.environ.get("MODELS_DIR", "models"))
-    )
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", "data")))
+    add_data_arguments(parser)
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32, 64, 128])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--out", type=Path, default=Path("reports"))

@@ -23,6 +23,7 @@ from client.tensors import to_tensor_proto
 from loadtest.grpc_load import closed_loop
 from loadtest.http_load import closed_loop_http
 from loadtest.processes import (
+    add_data_arguments,
     start_gateway,
     start_model_server,
     write_batching_config,
@@ -45,10 +46,7 @@ def worker_rss_mb(master_pid: int) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.bench_gateway", description=__doc__)
-    parser.add_argument(
-        "--models-dir", type=Path, default=Path(os.environ.get("MODELS_DIR", "models"))
-    )
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", "data")))
+    add_data_arguments(parser)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--out", type=Path, default=Path("reports/bench_gateway.json"))

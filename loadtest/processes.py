@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -14,6 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """--models-dir (MODELS_DIR, models) and --data-dir (DATA_DIR, data) for the load tools."""
+    parser.add_argument(
+        "--models-dir", type=Path, default=Path(os.environ.get("MODELS_DIR", "models"))
+    )
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", "data")))
 
 
 def free_port() -> int:
@@ -85,10 +94,16 @@ class ServerProcess:
 
 
 def start_model_server(
-    config_path: Path, names: list[str], workdir: Path, flags: list[str] = (), deadline: float = 120
+    config_path: Path,
+    names: list[str],
+    workdir: Path,
+    flags: list[str] = (),
+    deadline: float = 120,
+    ports: tuple[int, int] | None = None,
 ) -> ServerProcess:
-    """Start `python -m serving.modelserver` and wait until every model is AVAILABLE."""
-    grpc_port, rest_port = free_port(), free_port()
+    """Start `python -m serving.modelserver` (on `ports` (gRPC, REST), else free ones) and wait
+    until every model is AVAILABLE."""
+    grpc_port, rest_port = ports or (free_port(), free_port())
     log_path = workdir / f"modelserver-{rest_port}.log"
     command = [
         sys.executable,

@@ -90,6 +90,7 @@ def main() -> int:
         wait_for(lambda: gateway_alive(gateway_port), running, 60, "gateway")
         print(
             "\nReady:\n"
+            f"  web page        http://localhost:{gateway_port}/\n"
             f"  gateway API     http://localhost:{gateway_port}/v1/...\n"
             f"  API docs        http://localhost:{gateway_port}/docs\n"
             f"  metrics         http://localhost:{gateway_port}/metrics\n"

@@ -7,7 +7,7 @@ import functools
 import json
 import time
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from serving.gateway import access, auth, docs, metrics, passthrough, validation
@@ -18,6 +18,7 @@ from serving.gateway.errors import (
     ApiError,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     TooManyRequests,
     Unauthenticated,
     UnsupportedMediaType,
@@ -31,7 +32,7 @@ PIN_FIELDS = ("version", "label")
 
 def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Flask:
     """The app; `backend` defaults to a real one for `settings` (tests pass a fake)."""
-    app = Flask(__name__, static_folder=None)
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     backend = backend or Backend(settings)
@@ -95,7 +96,7 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
         pin = pin_of({"version": version} if version else {"label": label} if label else {})
         g.model = name if name in settings.models else "other"
         passthrough.check(json_body())
-        answer = passthrough.forward(backend, name, pin, request.get_data())
+        answer = passthrough.forward(backend, name, pin, raw_body())
         return Response(answer, mimetype="application/json")
 
     @app.get("/v1/models")
@@ -110,6 +111,10 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
                 continue
             listed.append({"name": name, "versions": [version_json(v) for v in versions]})
         return jsonify({"models": listed})
+
+    @app.get("/")
+    def page():
+        return app.send_static_file("index.html")
 
     @app.get("/healthz")
     def healthz():
@@ -150,6 +155,7 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
     @app.after_request
     def finish(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.request_id
+        response.headers["X-Content-Type-Options"] = "nosniff"
         add_cors_headers(settings, response)
         seconds = time.perf_counter() - g.started
         route = request.url_rule.rule if request.url_rule else "unmatched"
@@ -204,12 +210,27 @@ def json_body() -> dict:
             f"expected Content-Type: application/json, got {request.mimetype or 'none'}"
         )
     try:
-        body = json.loads(request.get_data())
+        body = json.loads(raw_body())
     except (ValueError, RecursionError) as error:
         raise InvalidInput(f"body: not valid JSON ({error})") from None
     if not isinstance(body, dict):
         raise InvalidInput(f"body: expected a JSON object, got {validation.describe(body)}")
     return body
+
+
+def raw_body() -> bytes:
+    """The request body, read once; a chunked body (no Content-Length) over the limit is 413
+    too (Werkzeug enforces the limit itself when the length is declared)."""
+    if "raw_body" not in g:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        if request.content_length is None:
+            data = request.environ["wsgi.input"].read(limit + 1)
+            if len(data) > limit:
+                raise PayloadTooLarge(f"body: larger than the limit of {limit} bytes")
+            g.raw_body = data
+        else:
+            g.raw_body = request.get_data()
+    return g.raw_body
 
 
 def uploaded_image() -> bytes:

@@ -1,8 +1,10 @@
-"""gunicorn settings for the gateway (production mode): threaded workers, JSON logs from the app
-(gunicorn's own access log off), Prometheus metrics shared across workers.
+"""gunicorn settings for the gateway (production mode): gevent workers (a slow client costs a
+greenlet, not a thread: no slowloris starvation without a buffering proxy), JSON logs from the
+app (gunicorn's own access log off), Prometheus metrics shared across workers.
 
 Environment (default): GATEWAY_HOST (0.0.0.0), GATEWAY_PORT (8000), GATEWAY_WORKERS (2),
-GATEWAY_THREADS (32), GATEWAY_TIMEOUT_S (30), GATEWAY_GRACEFUL_TIMEOUT_S (20).
+GATEWAY_WORKER_CLASS (gevent; gthread also works), GATEWAY_WORKER_CONNECTIONS (1000),
+GATEWAY_THREADS (32, gthread only), GATEWAY_TIMEOUT_S (30), GATEWAY_GRACEFUL_TIMEOUT_S (20).
 """
 
 import os
@@ -11,7 +13,8 @@ import tempfile
 
 bind = f"{os.environ.get('GATEWAY_HOST', '0.0.0.0')}:{os.environ.get('GATEWAY_PORT', '8000')}"
 workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
-worker_class = "gthread"
+worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "gevent")
+worker_connections = int(os.environ.get("GATEWAY_WORKER_CONNECTIONS", "1000"))
 threads = int(os.environ.get("GATEWAY_THREADS", "32"))
 timeout = int(os.environ.get("GATEWAY_TIMEOUT_S", "30"))
 graceful_timeout = int(os.environ.get("GATEWAY_GRACEFUL_TIMEOUT_S", "20"))

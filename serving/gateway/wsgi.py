@@ -2,6 +2,13 @@
 
 import os
 
+from gevent import monkey
+
+if monkey.is_module_patched("socket"):  # a gevent worker: gRPC must cooperate with it
+    import grpc.experimental.gevent as grpc_gevent
+
+    grpc_gevent.init_gevent()
+
 from serving.gateway.access import configure_logging
 from serving.gateway.app import create_app
 from serving.gateway.settings import GatewaySettings

@@ -441,11 +441,21 @@ def test_openapi_documents_every_route(client, settings, backend):
     assert spec["openapi"].startswith("3.")
     app = create_app(settings, backend)
     routes = {rule.rule.replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()}
-    assert routes == set(spec["paths"]) | {"/docs"}
+    assert routes == set(spec["paths"]) | {"/docs", "/", "/static/{path:filename}"}
     page = client.get("/docs")
     assert page.status_code == 200 and page.mimetype == "text/html"
     for path in spec["paths"]:
         assert path in page.get_data(as_text=True)
+
+
+def test_the_web_page_and_its_assets_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert b'src="/static/app.js"' in page.data
+    for asset, mimetype in (("app.js", "text/javascript"), ("style.css", "text/css")):
+        response = client.get(f"/static/{asset}")
+        assert (response.status_code, response.mimetype) == (200, mimetype)
+    assert client.get("/static/../app.py").status_code == 404
 
 
 # Protocol-level errors

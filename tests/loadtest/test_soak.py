@@ -1,0 +1,37 @@
+"""A shortened soak (seconds instead of minutes) on the quick models: the crash and the model
+update happen, only 503s (while the server is down) and no other failures, clean afterwards."""
+
+from __future__ import annotations
+
+import json
+
+from loadtest.processes import REPO
+from loadtest.soak import main
+
+
+def test_a_short_soak_with_a_crash_and_an_update(models_dir, tmp_path, capsys):
+    out = tmp_path / "soak.json"
+    assert (
+        main(
+            [
+                "--models-dir",
+                str(models_dir),
+                "--data-dir",
+                str(REPO / "data"),
+                "--seconds",
+                "20",
+                "--threads",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    report = json.loads(out.read_text())
+    assert set(report["events_s"]) == {"kill", "restart", "update"}
+    assert set(report["outcomes"]) <= {"200", "503"}, report["outcomes"]
+    assert report["phases"]["before"]["outcomes"] == {"200": report["phases"]["before"]["requests"]}
+    assert report["phases"]["after"]["outcomes"] == {"200": report["phases"]["after"]["requests"]}
+    assert report["requests"] > 100
+    assert all(entry["growth"] < 100 for entry in report["memory_growth_mb"].values())
