@@ -1,4 +1,4 @@
-"""A shortened soak (seconds instead of minutes) on the quick models: the crash and the model
+"""A shortened soak (40 s instead of 10 minutes) on the quick models: the crash and the model
 update happen, only 503s (while the server is down) and no other failures, clean afterwards."""
 
 from __future__ import annotations
