@@ -133,39 +133,40 @@ class ServingClient:
         )
 
     def classify(
-        self,
-        model: str,
-        examples: Sequence[dict],
-        signature: str = "",
-        version: int | None = None,
-        label: str | None = None,
-        timeout: float | None = None,
+        self, model: str, examples: Sequence[dict], **spec
     ) -> list[list[tuple[str, float]]]:
-        """Classify API: for each example (feature name → value(s)), its (label, score) pairs."""
-        request = classification_pb2.ClassificationRequest()
-        _fill_spec(request.model_spec, model, signature, version, label)
-        _fill_examples(request.input, examples)
-        response = self._call(self._predictions.Classify, request, timeout)
-        return [
-            [(c.label, c.score) for c in classification.classes]
-            for classification in response.result.classifications
-        ]
+        """Classify API: for each example (feature name → value(s)), its (label, score) pairs.
+        `spec`: signature, version, label, timeout."""
+        result = self._on_examples(
+            classification_pb2.ClassificationRequest(),
+            self._predictions.Classify,
+            model,
+            examples,
+            **spec,
+        )
+        return [[(c.label, c.score) for c in item.classes] for item in result.classifications]
 
-    def regress(
+    def regress(self, model: str, examples: Sequence[dict], **spec) -> np.ndarray:
+        """Regress API: one value per example (feature name → value(s)). `spec` as classify."""
+        result = self._on_examples(
+            regression_pb2.RegressionRequest(), self._predictions.Regress, model, examples, **spec
+        )
+        return np.array([r.value for r in result.regressions], np.float32)
+
+    def _on_examples(
         self,
+        request,
+        method: Callable,
         model: str,
         examples: Sequence[dict],
         signature: str = "",
         version: int | None = None,
         label: str | None = None,
         timeout: float | None = None,
-    ) -> np.ndarray:
-        """Regress API: one value per example (feature name → value(s))."""
-        request = regression_pb2.RegressionRequest()
+    ):
         _fill_spec(request.model_spec, model, signature, version, label)
         _fill_examples(request.input, examples)
-        response = self._call(self._predictions.Regress, request, timeout)
-        return np.array([r.value for r in response.result.regressions], np.float32)
+        return self._call(method, request, timeout).result
 
     def predict_async(self, model: str, inputs: dict[str, np.ndarray], **spec) -> futures.Future:
         """`predict` on this client's thread pool, for callers that fan out many requests."""

@@ -24,14 +24,13 @@ from serving.gateway.settings import DEFAULT_MODELS
 POLL_S = 0.5
 
 
-def models_available(address: str) -> bool:
-    with ServingClient(address, timeout=2, retries=0) as client:
-        try:
-            return all(
-                any(v.state == "AVAILABLE" for v in client.status(name)) for name in DEFAULT_MODELS
-            )
-        except ServingClientError:
-            return False
+def models_available(client: ServingClient) -> bool:
+    try:
+        return all(
+            any(v.state == "AVAILABLE" for v in client.status(name)) for name in DEFAULT_MODELS
+        )
+    except ServingClientError:
+        return False
 
 
 def gateway_alive(port: int) -> bool:
@@ -76,8 +75,8 @@ def main() -> int:
     running = [server]
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        address = f"127.0.0.1:{settings.grpc_port}"
-        wait_for(lambda: models_available(address), running, timeout, "model server")
+        with ServingClient(f"127.0.0.1:{settings.grpc_port}", timeout=2, retries=0) as client:
+            wait_for(lambda: models_available(client), running, timeout, "model server")
         gateway_env = {
             **os.environ,
             "GATEWAY_PORT": str(gateway_port),

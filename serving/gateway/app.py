@@ -38,6 +38,8 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
     backend = backend or Backend(settings)
     app.extensions["backend"] = backend
     admission = Admission(settings.max_in_flight, settings.queue_timeout_s)
+    spec = docs.openapi(settings)
+    docs_page = docs.html(spec)
 
     def guarded(scope: str):
         """API key check (when keys are configured), then a slot in this worker."""
@@ -140,11 +142,11 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
 
     @app.get("/openapi.json")
     def openapi_route():
-        return jsonify(docs.openapi(settings))
+        return jsonify(spec)
 
     @app.get("/docs")
     def docs_route():
-        return Response(docs.html(docs.openapi(settings)), mimetype="text/html")
+        return Response(docs_page, mimetype="text/html")
 
     @app.before_request
     def start():
