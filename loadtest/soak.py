@@ -110,6 +110,12 @@ def summarize(records, begin: float, seconds: float) -> dict:
     return phases
 
 
+def failure_window(records, begin: float) -> list[float] | None:
+    """[first, last] start time (s) of requests that did not get 200, or None."""
+    failed = [r[0] - begin for r in records if r[2] != 200]
+    return [round(min(failed), 2), round(max(failed), 2)] if failed else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.soak",
@@ -176,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "requests": len(load.records),
         "outcomes": dict(Counter(str(r[2]) for r in load.records)),
         "phases": summarize(load.records, begin, args.seconds),
+        "failures_between_s": failure_window(load.records, begin),
         "memory_growth_mb": {
             name: {
                 "first": round(values[0], 1),
