@@ -74,9 +74,9 @@ class Backend:
     def forward_predict(self, path: str, body: bytes) -> Forwarded:
         """POST a TF Serving REST predict body to the same path on the model server."""
         started = time.perf_counter()
-        outcome = "ok"
+        outcome = "OK"
         try:
-            for attempt in (1, 2):
+            for attempt in (1, 2):  # a kept-alive connection may have been closed meanwhile
                 connection = self._connection()
                 try:
                     connection.request("POST", path, body, {"Content-Type": "application/json"})
@@ -98,9 +98,6 @@ class Backend:
                 time.perf_counter() - started
             )
         raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        self.client.close()
 
     def _connection(self) -> http.client.HTTPConnection:
         connection = getattr(self._connections, "value", None)

@@ -66,10 +66,6 @@ class GatewaySettings:
     def grpc_address(self) -> str:
         return f"{self.tfs_host}:{self.tfs_grpc_port}"
 
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.tfs_host}:{self.tfs_rest_port}"
-
     @classmethod
     def from_env(cls, env=os.environ) -> GatewaySettings:
         def number(name: str, default, kind=int, low=1):
