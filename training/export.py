@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import keras
 import tensorflow as tf
 
 from training.layout import EXTRA_DIR, STAGING_PREFIX, WARMUP_FILE, existing_versions
@@ -28,6 +29,7 @@ def export_version(trained: TrainedModel, out_dir: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=base))
     try:
         staging.chmod(0o755)
+        track_graph_variables(trained.module)
         tf.saved_model.save(trained.module, str(staging), signatures=trained.signatures)
         extra = staging / EXTRA_DIR
         extra.mkdir(exist_ok=True)
@@ -37,6 +39,22 @@ def export_version(trained: TrainedModel, out_dir: Path) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def track_graph_variables(module: tf.Module) -> None:
+    """Track the tf.Variables inside the module's Keras layers as plain module attributes.
+
+    Keras 3 wraps each tf.Variable. Saved through the wrapper alone, the exported graph gets two
+    handles per variable: the restore op fills one and the signatures read the other, so graph
+    loaders (TensorFlow Serving's, or a TF1 session) fail with "Could not find variable". With the
+    wrapped variables tracked too, restore and signatures share one handle.
+    """
+    module.graph_variables = [
+        weight.value
+        for attribute in vars(module).values()
+        if isinstance(attribute, keras.layers.Layer)
+        for weight in attribute.weights
+    ]
 
 
 def _publish(staging: Path, base: Path) -> Path:

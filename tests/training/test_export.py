@@ -1,9 +1,11 @@
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.graph_session import run_in_graph_session
 from training import export as export_module
 from training.export import export_version
 from training.layout import STAGING_PREFIX, existing_versions
@@ -76,3 +78,28 @@ def test_exported_model_loads_and_serves(tmp_path):
     loaded = tf.saved_model.load(str(version))
     result = loaded.signatures["serving_default"](x=tf.constant([1.0, 3.0]))
     np.testing.assert_allclose(result["y"].numpy(), [2.0, 6.0])
+
+
+class KerasDoubler(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")
+        self.layer.build((None, 1))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 1], tf.float32, name="x")])
+    def double(self, x):
+        return {"y": 2.0 * self.layer(x)}
+
+
+def test_keras_layers_export_variables_that_graph_loaders_restore(tmp_path):
+    module = KerasDoubler()
+    trained = TrainedModel(
+        name="keras_doubler",
+        module=module,
+        signatures={"serving_default": module.double},
+        warmup_requests=[("serving_default", {"x": np.ones((1, 1), np.float32)})],
+        report={},
+    )
+    version = export_version(trained, tmp_path)
+    outputs = run_in_graph_session(version, "serving_default", x=np.array([[3.0]], np.float32))
+    np.testing.assert_allclose(outputs["y"], [[6.0]])

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from loadtest.processes import REPO
+from tests.graph_session import run_in_graph_session
 from training.data.mnist import load_mnist
 from training.data.sequences import random_batch
 from training.data.series import WINDOW, random_windows
@@ -65,8 +66,9 @@ def test_signatures_have_named_inputs_and_outputs_with_dynamic_batch(models_dir,
 
 
 @pytest.mark.parametrize("name", CONTRACT)
-def test_warmup_records_cover_every_signature_and_replay(models_dir, name):
-    logs = read_warmup_records(models_dir / name / "1" / "assets.extra" / WARMUP_FILE)
+def test_warmup_records_replay_alike_in_eager_and_in_tf_servings_graph_session(models_dir, name):
+    version = models_dir / name / "1"
+    logs = read_warmup_records(version / "assets.extra" / WARMUP_FILE)
     signatures = load(models_dir, name).signatures
     covered = [log.predict_log.request.model_spec.signature_name for log in logs]
     assert sorted(set(covered)) == sorted(CONTRACT[name])
@@ -75,7 +77,10 @@ def test_warmup_records_cover_every_signature_and_replay(models_dir, name):
         request = log.predict_log.request
         assert request.model_spec.name == name
         inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
-        signatures[request.model_spec.signature_name](**inputs)
+        eager = signatures[request.model_spec.signature_name](**inputs)
+        graph = run_in_graph_session(version, request.model_spec.signature_name, **inputs)
+        for alias, value in eager.items():
+            np.testing.assert_allclose(graph[alias], value.numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", CONTRACT)
