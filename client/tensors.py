@@ -1,8 +1,11 @@
 """NumPy ⇄ TensorProto, in one place, without TensorFlow.
 
-Reading accepts both encodings TF Serving accepts: the packed `tensor_content` bytes and the
-typed value lists (`float_val`, `int64_val`, ...). Writing uses the typed lists by default, as
-TF Serving does in its responses, or `tensor_content` (far faster for large tensors) on request.
+Reading follows TensorFlow's `Tensor::FromProto` (tensorflow/core/framework/tensor.cc), which
+is what TF Serving applies to request tensors: packed `tensor_content` bytes must fill the shape
+exactly; typed value lists (`float_val`, ...) may be short, the last value repeating to fill the
+shape (none at all gives zeros), and values past the shape are ignored. Writing uses the typed
+lists by default, as TF Serving's responses do, or `tensor_content` (far faster for large
+tensors) on request.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from client.protos import tensor_pb2, tensor_shape_pb2, types_pb2
+
+MAX_FILLED_ELEMENTS = 2**26
+"""TensorFlow fills a shape from one repeated value; a few bytes could ask for gigabytes, so
+this module stops at 64 Mi elements (TensorFlow has no such bound)."""
 
 
 class TensorConversionError(ValueError):
@@ -37,6 +44,8 @@ _KINDS = {
     types_pb2.DT_UINT32: _Kind(np.dtype(np.uint32), "uint32_val"),
     types_pb2.DT_UINT64: _Kind(np.dtype(np.uint64), "uint64_val"),
     types_pb2.DT_BOOL: _Kind(np.dtype(np.bool_), "bool_val"),
+    types_pb2.DT_COMPLEX64: _Kind(np.dtype(np.complex64), "scomplex_val"),
+    types_pb2.DT_COMPLEX128: _Kind(np.dtype(np.complex128), "dcomplex_val"),
     types_pb2.DT_STRING: _Kind(np.dtype(object), "string_val"),
 }
 _DTYPE_TO_ENUM = {kind.dtype: enum for enum, kind in _KINDS.items() if enum != types_pb2.DT_STRING}
@@ -47,6 +56,15 @@ def dtype_name(enum: int) -> str:
     return types_pb2.DataType.Name(enum)
 
 
+def dtype_enum(dtype: np.dtype) -> int:
+    """The TensorFlow DataType enum for a NumPy dtype (object arrays hold strings)."""
+    if dtype.kind == "O":
+        return types_pb2.DT_STRING
+    if dtype not in _DTYPE_TO_ENUM:
+        raise TensorConversionError(f"unsupported NumPy dtype {dtype}")
+    return _DTYPE_TO_ENUM[dtype]
+
+
 def numpy_dtype(enum: int) -> np.dtype:
     """The NumPy dtype for a TensorFlow DataType enum."""
     if enum not in _KINDS:
@@ -55,7 +73,7 @@ def numpy_dtype(enum: int) -> np.dtype:
 
 
 def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
-    """Decode a TensorProto; strings come back as an object array of bytes."""
+    """Decode a TensorProto as TensorFlow does; strings come back as an object array of bytes."""
     kind = _KINDS.get(proto.dtype)
     if kind is None:
         raise TensorConversionError(f"unsupported dtype {dtype_name(proto.dtype)}")
@@ -73,22 +91,34 @@ def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
                 f"{count * kind.dtype.itemsize}"
             )
         return np.frombuffer(proto.tensor_content, dtype=kind.dtype).reshape(shape).copy()
-    values = getattr(proto, kind.field)
-    if proto.dtype == types_pb2.DT_HALF:
-        flat = np.asarray(values, dtype=np.uint16).view(np.float16)
-    else:
-        flat = np.asarray(
-            list(values) if proto.dtype == types_pb2.DT_STRING else values, dtype=kind.dtype
+    flat = _typed_values(proto, kind)[:count]
+    if len(flat) < count and count > MAX_FILLED_ELEMENTS:
+        raise TensorConversionError(
+            f"{len(flat)} values would fill shape {list(shape)} ({count} elements), more than "
+            f"the {MAX_FILLED_ELEMENTS} a request may expand to"
         )
     if len(flat) == count:
         return flat.reshape(shape)
-    if len(flat) == 1 and count > 1:
-        return np.full(shape, flat[0], dtype=kind.dtype)
-    if count == 0 and len(flat) == 0:
-        return flat.reshape(shape)
-    raise TensorConversionError(
-        f"{len(flat)} values given for shape {list(shape)} ({count} elements)"
-    )
+    if len(flat) == 0:
+        return np.full(shape, b"" if kind.dtype == object else 0, dtype=kind.dtype)
+    filled = np.empty(count, dtype=kind.dtype)
+    filled[: len(flat)] = flat
+    filled[len(flat) :] = flat[-1]
+    return filled.reshape(shape)
+
+
+def _typed_values(proto: tensor_pb2.TensorProto, kind: _Kind) -> np.ndarray:
+    values = getattr(proto, kind.field)
+    if proto.dtype == types_pb2.DT_STRING:
+        return np.array(list(values), dtype=object)
+    if proto.dtype == types_pb2.DT_HALF:
+        return np.asarray(values, dtype=np.uint16).view(np.float16)
+    if kind.dtype.kind == "c":
+        pairs = np.asarray(values, dtype=kind.dtype.type(0).real.dtype)
+        return pairs[: len(pairs) // 2 * 2].view(kind.dtype)
+    if kind.field == "int_val":
+        return np.asarray(values, dtype=np.int64).astype(kind.dtype)
+    return np.asarray(values, dtype=kind.dtype)
 
 
 def to_tensor_proto(value, use_tensor_content: bool = False) -> tensor_pb2.TensorProto:
@@ -110,6 +140,8 @@ def to_tensor_proto(value, use_tensor_content: bool = False) -> tensor_pb2.Tenso
     flat = array.reshape(-1)
     if proto.dtype == types_pb2.DT_HALF:
         flat = flat.view(np.uint16)
+    elif array.dtype.kind == "c":
+        flat = flat.view(flat.real.dtype)
     getattr(proto, _KINDS[proto.dtype].field).extend(flat.tolist())
     return proto
 

@@ -1,76 +1,81 @@
-"""`python -m serving.modelserver --port=8500 --rest_api_port=8501 --model_config_file=...`"""
+"""`python -m serving.modelserver --port=8500 --rest_api_port=8501 --model_config_file=...`
+
+Behaves as `tensorflow_model_server`'s main (`model_servers/main.cc`): `--version` prints and
+exits 0; a flag value that does not parse prints the usage and exits 255; unknown arguments
+are reported and ignored; XLA JIT compilation is disabled unless
+--xla_cpu_compilation_enabled or --xla_gpu_compilation_enabled; a server that cannot start
+prints "Failed to start server. Error: ..." and exits 255. SIGTERM and SIGINT drain in-flight
+requests and exit 0.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import logging
-import shutil
 import signal
-import subprocess
 import sys
+from pathlib import Path
 
 import tensorflow as tf
 
-from serving.modelserver.config import ConfigError
+from serving.modelserver import flags as server_flags
 from serving.modelserver.errors import ServingError
-from serving.modelserver.flags import parse_flags
 from serving.modelserver.server import ModelServer
 
-VERSION = "seqserve embedded model server 0.1.0 (TensorFlow Serving API compatible)"
+VERSION = "seqserve-embedded 0.1.0 (TensorFlow Serving API 2.21)"
+FAILED = 255
+"""`return -1` from TF Serving's main."""
+DISABLE_XLA_SYMBOL = "_ZN10tensorflow21DisableXlaCompilationEv"
+"""tensorflow::DisableXlaCompilation(), which TF Serving's main calls; not wrapped for Python."""
+
+log = logging.getLogger("serving.modelserver")
 
 
-def configure_tensorflow(flags) -> None:
-    """Thread pools and GPU memory, before TensorFlow runs its first op."""
-    if flags.tensorflow_intra_op_parallelism:
-        tf.config.threading.set_intra_op_parallelism_threads(flags.tensorflow_intra_op_parallelism)
-    if flags.tensorflow_inter_op_parallelism:
-        tf.config.threading.set_inter_op_parallelism_threads(flags.tensorflow_inter_op_parallelism)
-    fraction = flags.per_process_gpu_memory_fraction
-    gpus = tf.config.list_physical_devices("GPU")
-    if fraction > 0 and gpus:
-        totals = gpu_memory_mib()
-        for index, gpu in enumerate(gpus):
-            if index < len(totals):
-                limit = int(totals[index] * fraction)
-                tf.config.set_logical_device_configuration(
-                    gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=limit)]
-                )
-            else:
-                tf.config.experimental.set_memory_growth(gpu, True)
-
-
-def gpu_memory_mib() -> list[int]:
-    """Each NVIDIA GPU's total memory in MiB, from nvidia-smi (empty when it is not there)."""
-    if shutil.which("nvidia-smi") is None:
-        return []
-    query = ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"]
-    result = subprocess.run(query, capture_output=True, text=True, check=False)
-    return [int(line) for line in result.stdout.split() if line.isdigit()]
+def disable_xla_compilation() -> None:
+    """Make XLA JIT compilation fail with "XLA compilation disabled", as TF Serving does
+    without its XLA flags, by calling the same TensorFlow function."""
+    library = Path(tf.__file__).parent / "libtensorflow_cc.so.2"
+    try:
+        getattr(ctypes.CDLL(str(library)), DISABLE_XLA_SYMBOL)()
+    except (OSError, AttributeError) as error:
+        log.warning("XLA compilation stays enabled: cannot call %s (%s)", DISABLE_XLA_SYMBOL, error)
 
 
 def main(argv: list[str] | None = None) -> int:
-    flags = parse_flags(argv)
-    if flags.version:
-        print(VERSION)
-        return 0
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if flags.platform_config_file:
-        print(
-            "error: --platform_config_file is not supported by the embedded server", file=sys.stderr
-        )
-        return 2
-    configure_tensorflow(flags)
+    try:
+        parsed = server_flags.parse(sys.argv[1:] if argv is None else argv)
+    except server_flags.FlagError as error:
+        print(error, file=sys.stderr)
+        print(server_flags.usage())
+        return FAILED
+    if parsed.wants_help:
+        print(server_flags.usage())
+        return FAILED
+    flags = parsed.values
+    if flags.version:
+        print(f"TensorFlow ModelServer: {VERSION}\nTensorFlow Library: {tf.__version__}")
+        return 0
+    for argument in parsed.unknown:
+        print(f"unknown argument: {argument}", flush=True)
+    for name, why in parsed.ignored_flags():
+        log.warning("--%s has no effect here: %s", name, why)
+    if not (flags.xla_cpu_compilation_enabled or flags.xla_gpu_compilation_enabled):
+        disable_xla_compilation()
     try:
         server = ModelServer(flags)
         signal.signal(signal.SIGTERM, lambda *_: server.request_stop())
         signal.signal(signal.SIGINT, lambda *_: server.request_stop())
         server.start()
-    except (ConfigError, ServingError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except ServingError as error:
+        if "server" in locals() and server.stopping:
+            return 0
+        print(f"Failed to start server. Error: {error.status_string()}", flush=True)
+        return FAILED
     server.wait()
-    logging.getLogger(__name__).info("stopping: finishing in-flight requests")
+    log.info("stopping: finishing in-flight requests")
     server.stop()
     return 0
 

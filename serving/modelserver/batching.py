@@ -1,194 +1,421 @@
-"""Server-side batching: concurrent requests to one signature merged into one call.
+"""Server-side batching as TF Serving does it: a batching session around each model version,
+its queues served by one shared pool of `num_batch_threads` threads.
 
-A request waits at most `batch_timeout_micros` for others; a batch closes at `max_batch_size`
-rows. Only requests for the same servable with compatible inputs share a batch: equal shapes
-past the batch dimension, or, with `pad_variable_length_inputs`, equal ranks (shorter inputs
-are padded with their first element, as TF Serving pads). Outputs are split back by rows.
+After `batching/batching_session.cc`, `batching/batching_util.h` and TensorFlow's
+`shared_batch_scheduler.h`: each set of fed and fetched tensor names has its own queue; a
+batch is run when it holds the execution limit or its oldest request has waited
+`batch_timeout_micros`, on whichever pool thread is free; merged inputs are padded up to the
+next `allowed_batch_sizes` entry with copies of a row (outputs for those rows are dropped);
+with `enable_large_batch_splitting` a request may be split across batches of at most
+`max_execution_batch_size`; a request over `max_batch_size` or a full queue is refused.
+
+One deliberate difference: TF Serving merges whatever shares a queue and fails the whole batch
+when row shapes differ ("...different shapes and padding is turned off"). Here a batch takes
+only requests whose shapes past the batch dimension match (equal ranks with
+`pad_variable_length_inputs`, which pads with each tensor's first element as TF Serving does),
+so differently-shaped requests run in separate batches instead of failing together.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from serving.modelserver.errors import DeadlineExceeded, InvalidArgument, Unavailable
+from serving.modelserver.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    ServingError,
+    Unavailable,
+)
+from serving.modelserver.metrics import ServerMetrics
 
 Tensors = dict[str, np.ndarray]
-BatchListener = Callable[[str, int], None]
+Run = Callable[[Tensors, Sequence[str]], list[np.ndarray]]
 
 
 @dataclass(frozen=True)
 class BatchingOptions:
-    """TF Serving's BatchingParameters, with its defaults."""
+    """BatchingParameters, with the defaults TF Serving applies to fields left unset."""
 
     max_batch_size: int = 1000
     batch_timeout_micros: int = 0
     max_enqueued_batches: int = 10
     num_batch_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    thread_pool_name: str = "batch_threads"
+    allowed_batch_sizes: tuple[int, ...] = ()
     pad_variable_length_inputs: bool = False
+    enable_large_batch_splitting: bool = False
+    max_execution_batch_size: int = 0
 
     @classmethod
-    def from_proto(cls, params) -> BatchingOptions:
-        defaults = cls()
+    def from_proto(cls, params, thread_pool_name: str = "batch_threads") -> BatchingOptions:
+        defaults = cls(thread_pool_name=thread_pool_name)
         values = {}
         for name in (
             "max_batch_size",
             "batch_timeout_micros",
             "max_enqueued_batches",
             "num_batch_threads",
+            "thread_pool_name",
+            "enable_large_batch_splitting",
+            "max_execution_batch_size",
         ):
             wrapped = getattr(params, name)
             values[name] = wrapped.value if params.HasField(name) else getattr(defaults, name)
-        return cls(**values, pad_variable_length_inputs=params.pad_variable_length_inputs)
+        options = cls(
+            **values,
+            allowed_batch_sizes=tuple(params.allowed_batch_sizes),
+            pad_variable_length_inputs=params.pad_variable_length_inputs,
+        )
+        options.validate()
+        return options
+
+    @property
+    def execution_limit(self) -> int:
+        """Most rows one run takes: max_execution_batch_size when splitting, else max_batch_size."""
+        if self.enable_large_batch_splitting and self.max_execution_batch_size > 0:
+            return self.max_execution_batch_size
+        return self.max_batch_size
+
+    def validate(self) -> None:
+        sizes = self.allowed_batch_sizes
+        if sizes and sizes[-1] != self.max_batch_size:
+            raise InvalidArgument(
+                "Last entry in allowed_batch_sizes must match max_batch_size; last entry was "
+                f"{sizes[-1]}; expected {self.max_batch_size}"
+            )
+        if any(b <= a for a, b in itertools.pairwise(sizes)):
+            raise InvalidArgument("allowed_batch_sizes entries must be monotonically increasing")
+        if self.num_batch_threads < 1:
+            raise InvalidArgument("num_batch_threads must be positive")
+
+    def padded_size(self, rows: int) -> int:
+        """RoundToLowestAllowedBatchSize."""
+        return next((size for size in self.allowed_batch_sizes if size >= rows), rows)
 
 
-@dataclass(eq=False)
 class _Task:
-    owner: object
-    run: Callable[[Tensors], Tensors]
-    inputs: Tensors
-    rows: int
-    key: tuple
-    enqueued: float = field(default_factory=time.monotonic)
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Tensors | None = None
-    error: BaseException | None = None
+    """One Run() call; with splitting its rows may be processed in several parts."""
+
+    def __init__(self, feeds: Tensors, fetches: tuple[str, ...], rows: int, deadline):
+        self.feeds, self.fetches, self.rows, self.deadline = feeds, fetches, rows, deadline
+        self.enqueued = time.monotonic()
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.outputs: dict[int, list[np.ndarray]] = {}
+        self._pending = 1
+        self._lock = threading.Lock()
+
+    def expired(self, now: float) -> bool:
+        return self.deadline is not None and now >= self.deadline
+
+    def add_pending(self) -> None:
+        with self._lock:
+            self._pending += 1
+
+    def part_done(self, start: int, outputs: list[np.ndarray] | None, error=None) -> None:
+        with self._lock:
+            if error is not None and self.error is None:
+                self.error = error
+            if outputs is not None:
+                self.outputs[start] = outputs
+            self._pending -= 1
+            finished = self._pending == 0
+        if finished:
+            self.done.set()
+
+    def result(self) -> list[np.ndarray]:
+        parts = [self.outputs[start] for start in sorted(self.outputs)]
+        if len(parts) == 1:
+            return parts[0]
+        return [np.concatenate(pieces, axis=0) for pieces in zip(*parts, strict=True)]
+
+
+@dataclass
+class _Part:
+    task: _Task
+    start: int
+    stop: int
+    shape_key: tuple
+
+    @property
+    def rows(self) -> int:
+        return self.stop - self.start
+
+    def feeds(self) -> Tensors:
+        if self.start == 0 and self.stop == self.task.rows:
+            return self.task.feeds
+        return {name: value[self.start : self.stop] for name, value in self.task.feeds.items()}
 
 
 class BatchQueue:
-    """One queue per model signature, served by `num_batch_threads` worker threads."""
+    """The queue for one fed/fetched tensor set of one version; its batches run on the pool."""
 
-    def __init__(self, name: str, options: BatchingOptions, on_batch: BatchListener | None = None):
-        self.name = name
+    def __init__(self, scheduler: SharedBatchScheduler, options: BatchingOptions, process):
         self.options = options
-        self._on_batch = on_batch or (lambda name, size: None)
-        self._tasks: deque[_Task] = deque()
+        self._scheduler = scheduler
+        self._process = process
+        self._parts: deque[_Part] = deque()
         self._queued_rows = 0
-        self._condition = threading.Condition()
-        self._closed = False
-        for index in range(max(1, options.num_batch_threads)):
-            threading.Thread(target=self._work, name=f"batch-{name}-{index}", daemon=True).start()
+        self.closed = False
 
-    def submit(
-        self,
-        owner: object,
-        run: Callable[[Tensors], Tensors],
-        inputs: Tensors,
-        deadline: float | None = None,
-    ) -> Tensors:
-        """Run `inputs` through `run` in a batch; blocks until this request's rows return."""
-        rows = _rows(inputs)
-        if rows > self.options.max_batch_size or rows == 0:
-            return run(inputs)
-        task = _Task(owner, run, inputs, rows, _compatibility(owner, inputs, self.options))
-        with self._condition:
-            limit = self.options.max_enqueued_batches * self.options.max_batch_size
-            if self._queued_rows + rows > limit or self._closed:
+    def schedule(self, task: _Task, shape_key: tuple) -> None:
+        """Enqueue or refuse at once (TF's ValidateBatchTaskQueueCapacity)."""
+        options = self.options
+        if task.rows > options.max_batch_size:
+            raise InvalidArgument(
+                f"Task size {task.rows} is larger than maximum input batch size "
+                f"{options.max_batch_size}"
+            )
+        with self._scheduler.condition:
+            capacity = options.max_enqueued_batches * options.execution_limit
+            if self.closed or self._queued_rows + task.rows > capacity:
                 raise Unavailable(
                     "The batch scheduling queue to which this task was submitted is full"
                 )
-            self._tasks.append(task)
-            self._queued_rows += rows
-            self._condition.notify()
-        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not task.done.wait(timeout):
-            with self._condition:
-                if task in self._tasks:
-                    self._tasks.remove(task)
-                    self._queued_rows -= rows
-            raise DeadlineExceeded("Deadline exceeded while waiting for a batch")
-        if task.error is not None:
-            raise task.error
-        return task.result
+            self._parts.append(_Part(task, 0, task.rows, shape_key))
+            self._queued_rows += task.rows
+            self._scheduler.condition.notify()
 
-    def close(self) -> None:
-        with self._condition:
-            self._closed = True
-            self._condition.notify_all()
+    def withdraw(self, task: _Task) -> None:
+        """Take out the parts of a task whose caller gave up; they end DEADLINE_EXCEEDED."""
+        with self._scheduler.condition:
+            mine = [part for part in self._parts if part.task is task]
+            for part in mine:
+                self._parts.remove(part)
+                self._queued_rows -= part.rows
+        for part in mine:
+            task.part_done(part.start, None, DeadlineExceeded(_EXPIRED))
+
+    def take_ready(self, now: float) -> tuple[list[_Part] | None, float | None]:
+        """Under the scheduler's lock: (a batch to run now, or None and when to look again)."""
+        while self._parts and self._parts[0].task.expired(now):
+            expired = self._parts.popleft()
+            self._queued_rows -= expired.rows
+            expired.task.part_done(expired.start, None, DeadlineExceeded(_EXPIRED))
+        if not self._parts:
+            return None, None
+        limit = self.options.execution_limit
+        head = self._parts[0]
+        rows = sum(p.rows for p in self._parts if p.shape_key == head.shape_key)
+        ready_at = head.task.enqueued + self.options.batch_timeout_micros / 1e6
+        if rows < limit and now < ready_at and not self.closed:
+            return None, ready_at
+        return self._form_batch(head.shape_key, limit), None
+
+    def _form_batch(self, shape_key: tuple, limit: int) -> list[_Part]:
+        batch, rows = [], 0
+        for part in list(self._parts):
+            if part.shape_key != shape_key or rows == limit:
+                continue
+            room = limit - rows
+            if part.rows > room:
+                if not self.options.enable_large_batch_splitting:
+                    continue
+                rest = _Part(part.task, part.start + room, part.stop, shape_key)
+                part.stop = part.start + room
+                part.task.add_pending()
+                self._parts.insert(self._parts.index(part) + 1, rest)
+            self._parts.remove(part)
+            batch.append(part)
+            rows += part.rows
+        self._queued_rows -= rows
+        return batch
+
+    def run(self, batch: list[_Part]) -> None:
+        self._process(batch)
+
+
+class SharedBatchScheduler:
+    """`num_batch_threads` threads that run ready batches from every queue, round robin."""
+
+    def __init__(self, num_threads: int, thread_pool_name: str):
+        self.thread_pool_name = thread_pool_name
+        self.condition = threading.Condition()
+        self._queues: list[BatchQueue] = []
+        self._next = 0
+        self._stopped = False
+        for index in range(max(1, num_threads)):
+            threading.Thread(
+                target=self._work, name=f"{thread_pool_name}-{index}", daemon=True
+            ).start()
+
+    def add_queue(self, options: BatchingOptions, process) -> BatchQueue:
+        queue = BatchQueue(self, options, process)
+        with self.condition:
+            self._queues.append(queue)
+        return queue
+
+    def close_queue(self, queue: BatchQueue) -> None:
+        """No new work; what is queued still runs."""
+        with self.condition:
+            queue.closed = True
+            self.condition.notify_all()
+
+    def stop(self) -> None:
+        with self.condition:
+            self._stopped = True
+            self.condition.notify_all()
 
     def _work(self) -> None:
         while True:
-            batch = self._next_batch()
-            if batch is None:
-                return
-            self._run(batch)
+            with self.condition:
+                queue, batch = self._next_batch()
+                if queue is None:
+                    return
+            queue.run(batch)
 
-    def _next_batch(self) -> list[_Task] | None:
-        timeout = self.options.batch_timeout_micros / 1e6
-        with self._condition:
-            while True:
-                while not self._tasks:
-                    if self._closed:
-                        return None
-                    self._condition.wait()
-                head = self._tasks[0]
-                batch, rows = [], 0
-                for task in self._tasks:
-                    if task.key == head.key and rows + task.rows <= self.options.max_batch_size:
-                        batch.append(task)
-                        rows += task.rows
-                wait = head.enqueued + timeout - time.monotonic()
-                if rows >= self.options.max_batch_size or wait <= 0 or self._closed:
-                    for task in batch:
-                        self._tasks.remove(task)
-                    self._queued_rows -= rows
-                    return batch
-                self._condition.wait(wait)
-
-    def _run(self, batch: list[_Task]) -> None:
-        try:
-            merged = _merge(
-                [task.inputs for task in batch], self.options.pad_variable_length_inputs
-            )
-            outputs = batch[0].run(merged)
-            total = sum(task.rows for task in batch)
-            self._on_batch(self.name, total)
-            start = 0
-            for task in batch:
-                task.result = {k: _rows_of(v, start, task.rows, total) for k, v in outputs.items()}
-                start += task.rows
-        except BaseException as error:
-            for task in batch:
-                task.error = error
-        finally:
-            for task in batch:
-                task.done.set()
+    def _next_batch(self):
+        while not self._stopped:
+            now = time.monotonic()
+            wake = None
+            count = len(self._queues)
+            for offset in range(count):
+                queue = self._queues[(self._next + offset) % count]
+                batch, ready_at = queue.take_ready(now)
+                if batch:
+                    self._next = (self._next + offset + 1) % count
+                    return queue, batch
+                if ready_at is not None:
+                    wake = ready_at if wake is None else min(wake, ready_at)
+            self._queues = [q for q in self._queues if not (q.closed and not q._parts)]
+            self.condition.wait(None if wake is None else max(0.0, wake - now))
+        return None, None
 
 
-def _rows(inputs: Tensors) -> int:
-    sizes = {value.shape[0] if value.ndim else None for value in inputs.values()}
-    if len(sizes) != 1 or None in sizes:
-        raise InvalidArgument(
-            "batching requires every input to have the same size in dimension 0; got "
-            + ", ".join(f"{k}: {list(v.shape)}" for k, v in sorted(inputs.items()))
+class BatchingSession:
+    """Session::Run over a version's session, through the shared scheduler's queues."""
+
+    def __init__(
+        self,
+        run: Run,
+        scheduler: SharedBatchScheduler,
+        options: BatchingOptions,
+        metrics: ServerMetrics,
+        model_name: str,
+    ):
+        self._run = run
+        self._scheduler = scheduler
+        self._options = options
+        self._metrics = metrics
+        self._model_name = model_name
+        self._queues: dict[tuple, BatchQueue] = {}
+        self._lock = threading.Lock()
+
+    def run(
+        self, feeds: Tensors, fetches: Sequence[str], deadline: float | None = None
+    ) -> list[np.ndarray]:
+        rows = _input_rows(feeds)
+        for value in feeds.values():
+            self._metrics.input_batch_size.add(value.shape[0])
+        if rows == 0:
+            return self._run(feeds, fetches)
+        task = _Task(feeds, tuple(fetches), rows, deadline)
+        queue = self._queue(frozenset(feeds), frozenset(fetches))
+        queue.schedule(task, self._shape_key(feeds))
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not task.done.wait(None if timeout is None else min(timeout, threading.TIMEOUT_MAX)):
+            queue.withdraw(task)
+            if not task.done.is_set():
+                raise DeadlineExceeded(_EXPIRED)
+        if task.error is not None:
+            raise task.error
+        return task.result()
+
+    def close(self) -> None:
+        with self._lock:
+            for queue in self._queues.values():
+                self._scheduler.close_queue(queue)
+
+    def _queue(self, feeds: frozenset, fetches: frozenset) -> BatchQueue:
+        key = (feeds, fetches)
+        with self._lock:
+            queue = self._queues.get(key)
+            if queue is None:
+                queue = self._scheduler.add_queue(self._options, self._process)
+                self._queues[key] = queue
+            return queue
+
+    def _shape_key(self, feeds: Tensors) -> tuple:
+        pad = self._options.pad_variable_length_inputs
+        return tuple(
+            (name, value.dtype.str, value.ndim if pad else value.shape[1:])
+            for name, value in sorted(feeds.items())
         )
+
+    def _process(self, batch: list[_Part]) -> None:
+        """ProcessBatch: merge, pad to an allowed size, run once, split the outputs."""
+        now = time.monotonic()
+        live = []
+        for part in batch:
+            self._metrics.queuing_latency.add(
+                (now - part.task.enqueued) * 1e6, self._scheduler.thread_pool_name
+            )
+            if part.task.expired(now):
+                part.task.part_done(part.start, None, DeadlineExceeded(_EXPIRED))
+            else:
+                live.append(part)
+        if not live:
+            return
+        fetches = sorted(set(live[0].task.fetches))
+        try:
+            merged, rows, padded = self._merge(live)
+            outputs = self._run(merged, fetches)
+            self._metrics.wrapped_run_count.increment()
+            self._metrics.processed_batch_size.add(padded)
+            self._metrics.padding_size.add(padded - rows, padded)
+            self._metrics.seqserve_batch_size.add(rows, self._model_name)
+            start = 0
+            for part in live:
+                mine = [_rows_of(value, start, part.rows, padded) for value in outputs]
+                by_name = dict(zip(fetches, mine, strict=True))
+                part.task.part_done(part.start, [by_name[name] for name in part.task.fetches])
+                start += part.rows
+        except BaseException as error:
+            failure = (
+                error
+                if isinstance(error, ServingError)
+                else Internal(f"{type(error).__name__}: {error}")
+            )
+            for part in live:
+                part.task.part_done(part.start, None, failure)
+
+    def _merge(self, batch: list[_Part]) -> tuple[Tensors, int, int]:
+        rows = sum(part.rows for part in batch)
+        padded = self._options.padded_size(rows)
+        merged = {}
+        for name in batch[0].task.feeds:
+            pieces = [part.feeds()[name] for part in batch]
+            if self._options.pad_variable_length_inputs:
+                widest = np.max([piece.shape[1:] for piece in pieces], axis=0)
+                pieces = [_pad_to(piece, widest) for piece in pieces]
+            if padded > rows:
+                pieces.append(np.repeat(pieces[-1][:1], padded - rows, axis=0))
+            merged[name] = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
+        return merged, rows, padded
+
+
+def _input_rows(feeds: Tensors) -> int:
+    """ComputeTensorBatchSize."""
+    if not feeds:
+        raise InvalidArgument("Batching Run() must have at least one input tensor")
+    sizes = set()
+    for value in feeds.values():
+        if value.ndim == 0:
+            raise InvalidArgument("Batching Run() input tensors must have at least one dimension")
+        sizes.add(value.shape[0])
+    if len(sizes) > 1:
+        raise InvalidArgument("Batching Run() input tensors must have equal 0th-dimension size")
     return sizes.pop()
-
-
-def _compatibility(owner: object, inputs: Tensors, options: BatchingOptions) -> tuple:
-    def describe(value: np.ndarray):
-        return value.ndim if options.pad_variable_length_inputs else value.shape[1:]
-
-    return (id(owner), tuple(sorted((k, v.dtype.str, describe(v)) for k, v in inputs.items())))
-
-
-def _merge(requests: list[Tensors], pad: bool) -> Tensors:
-    if len(requests) == 1:
-        return requests[0]
-    merged = {}
-    for alias in requests[0]:
-        parts = [request[alias] for request in requests]
-        if pad:
-            widest = np.max([part.shape[1:] for part in parts], axis=0)
-            parts = [_pad_to(part, widest) for part in parts]
-        merged[alias] = np.concatenate(parts, axis=0)
-    return merged
 
 
 def _pad_to(part: np.ndarray, widest) -> np.ndarray:
@@ -199,8 +426,14 @@ def _pad_to(part: np.ndarray, widest) -> np.ndarray:
 
 
 def _rows_of(value: np.ndarray, start: int, rows: int, total: int) -> np.ndarray:
-    if value.ndim == 0 or value.shape[0] != total:
-        raise InvalidArgument(
-            f"batched output of shape {list(value.shape)} cannot be split into {total} rows"
+    if value.ndim == 0:
+        raise FailedPrecondition("Batched output tensor has 0 dimensions")
+    if value.shape[0] != total:
+        raise FailedPrecondition(
+            "Batched output tensor's 0th dimension does not equal the sum of the 0th dimension "
+            "sizes of the input tensors"
         )
     return value[start : start + rows]
+
+
+_EXPIRED = "Deadline exceeded while waiting in the batching queue"

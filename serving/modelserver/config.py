@@ -1,59 +1,126 @@
-"""Reading the server's configuration files (TF Serving's text protos) into typed settings."""
+"""The server's configuration files (TF Serving's text protos), read as TF Serving reads them.
+
+After `util/proto_util.h` (ParseProtoTextFile) and `model_servers/server.cc`: a missing file
+is NOT_FOUND, a file that does not parse is "Invalid protobuf file" (the parser's own message
+goes to the log, as protobuf's does), and the flags combine as BuildAndStart combines them.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from pathlib import Path
 
 import grpc
 from google.protobuf import text_format
+from tensorflow.core.protobuf import config_pb2
 
 from client.protos import model_server_config_pb2
 from serving.modelserver.batching import BatchingOptions
 from serving.modelserver.config_protos import BatchingParameters, MonitoringConfig, SSLConfig
+from serving.modelserver.errors import InvalidArgument, NotFound
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PROMETHEUS_PATH = "/monitoring/prometheus/metrics"
+DEFAULT_THREAD_POOL = "model_server_batch_threads"
+PER_MODEL_BATCHING_FILE = "batching_params.pbtxt"
 
 
-class ConfigError(Exception):
-    """A flag or config file is unusable; the message says which and why."""
-
-
-def read_text_proto(path: str, message):
+def read_text_proto(path: str | Path, message):
     try:
         text = Path(path).read_text()
     except OSError as error:
-        raise ConfigError(f"cannot read {path}: {error.strerror}") from error
+        raise NotFound(f"{path}; {error.strerror}") from None
     try:
         return text_format.Parse(text, message)
     except text_format.ParseError as error:
-        raise ConfigError(f"{path}: not a valid {message.DESCRIPTOR.name} ({error})") from error
+        log.error("Error parsing text-format %s: %s", message.DESCRIPTOR.full_name, error)
+        raise InvalidArgument(f"Invalid protobuf file: '{path}'") from None
 
 
 def model_configs(flags) -> list:
-    """The ModelConfig list from --model_config_file, or one model from --model_name/base_path."""
+    """The ModelConfig list of --model_config_file, or the one model of --model_name/base_path."""
     if flags.model_config_file:
         config = read_text_proto(
             flags.model_config_file, model_server_config_pb2.ModelServerConfig()
         )
         if config.WhichOneof("config") != "model_config_list":
-            raise ConfigError(f"{flags.model_config_file}: expected a model_config_list")
+            raise InvalidArgument("Invalid ServerModelConfig")
         return list(config.model_config_list.config)
-    if not flags.model_base_path:
-        raise ConfigError("Both --model_config_file and --model_base_path are empty")
+    log.info(
+        "Building single TensorFlow model file config:  model_name: %s model_base_path: %s",
+        flags.model_name,
+        flags.model_base_path,
+    )
     single = model_server_config_pb2.ModelConfig(
         name=flags.model_name, base_path=flags.model_base_path, model_platform="tensorflow"
     )
     return [single]
 
 
+def check_flags(flags) -> None:
+    """BuildAndStart's checks of the flags alone."""
+    if flags.port == 0 and not flags.grpc_socket_path:
+        raise InvalidArgument(
+            "At least one of server_options.grpc_port or server_options.grpc_socket_path must "
+            "be set."
+        )
+    if flags.use_alts_credentials and flags.ssl_config_file:
+        raise InvalidArgument(
+            "Either use_alts_credentials must be false or ssl_config_file must be empty."
+        )
+    if not flags.model_base_path and not flags.model_config_file:
+        raise InvalidArgument(
+            "Both server_options.model_base_path and server_options.model_config_file are empty!"
+        )
+    if not flags.enable_batching and flags.batching_parameters_file:
+        raise InvalidArgument(
+            "server_options.batching_parameters_file is set without setting "
+            "server_options.enable_batching to true."
+        )
+    parallelism = (
+        flags.tensorflow_intra_op_parallelism,
+        flags.tensorflow_inter_op_parallelism,
+        flags.tensorflow_session_parallelism,
+    )
+    if all(value > 0 for value in parallelism):
+        raise InvalidArgument(
+            "Either configure server_options.tensorflow_session_parallelism or "
+            "(server_options.tensorflow_intra_op_parallelism, "
+            "server_options.tensorflow_inter_op_parallelism) separately. You cannot configure all."
+        )
+
+
 def batching_options(flags) -> BatchingOptions | None:
+    """The server-wide batching options; None without --enable_batching."""
     if not flags.enable_batching:
         return None
     if not flags.batching_parameters_file:
-        return BatchingOptions()
+        return BatchingOptions(thread_pool_name=DEFAULT_THREAD_POOL)
     return BatchingOptions.from_proto(
         read_text_proto(flags.batching_parameters_file, BatchingParameters())
     )
+
+
+def per_model_batching_options(version_path: Path, common: BatchingOptions):
+    """--enable_per_model_batching_parameters: the version's batching_params.pbtxt, whose
+    thread settings give way to the shared pool's; None (no batching) without the file."""
+    path = version_path / PER_MODEL_BATCHING_FILE
+    if not path.exists():
+        return None
+    options = BatchingOptions.from_proto(read_text_proto(path, BatchingParameters()))
+    return dataclasses.replace(
+        options,
+        num_batch_threads=common.num_batch_threads,
+        thread_pool_name=common.thread_pool_name,
+    )
+
+
+def session_config_proto(flags) -> config_pb2.ConfigProto:
+    if not flags.tensorflow_session_config_file:
+        return config_pb2.ConfigProto()
+    return read_text_proto(flags.tensorflow_session_config_file, config_pb2.ConfigProto())
 
 
 def prometheus_path(flags) -> str | None:
@@ -66,11 +133,12 @@ def prometheus_path(flags) -> str | None:
 
 
 def server_credentials(flags) -> grpc.ServerCredentials | None:
+    """BuildServerCredentials: ALTS, TLS from --ssl_config_file, or none."""
+    if flags.use_alts_credentials:
+        return grpc.alts_server_credentials()
     if not flags.ssl_config_file:
         return None
     ssl = read_text_proto(flags.ssl_config_file, SSLConfig())
-    if not ssl.server_key or not ssl.server_cert:
-        raise ConfigError(f"{flags.ssl_config_file}: server_key and server_cert are required")
     return grpc.ssl_server_credentials(
         [(ssl.server_key.encode(), ssl.server_cert.encode())],
         root_certificates=ssl.custom_ca.encode() or None,
@@ -79,14 +147,16 @@ def server_credentials(flags) -> grpc.ServerCredentials | None:
 
 
 def grpc_options(flags) -> list[tuple[str, object]]:
-    """Unlimited message sizes (as TF Serving sets), plus --grpc_channel_arguments."""
+    """Unlimited message sizes (as TF Serving sets), plus --grpc_channel_arguments, whose
+    values are integers where they parse as one."""
     options: dict[str, object] = {
         "grpc.max_receive_message_length": -1,
         "grpc.max_send_message_length": -1,
     }
     for pair in filter(None, flags.grpc_channel_arguments.split(",")):
         key, _, value = pair.partition("=")
-        if not key or not _:
-            raise ConfigError(f"--grpc_channel_arguments: expected key=value, got {pair!r}")
-        options[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value.strip()
+        try:
+            options[key] = int(value)
+        except ValueError:
+            options[key] = value
     return list(options.items())

@@ -71,6 +71,14 @@ def _build_pool() -> descriptor_pool.DescriptorPool:
             ("thread_pool_name", 5, _F.TYPE_MESSAGE, ".google.protobuf.StringValue", False),
             ("allowed_batch_sizes", 6, _F.TYPE_INT64, None, True),
             ("pad_variable_length_inputs", 7, _F.TYPE_BOOL, None, False),
+            (
+                "enable_large_batch_splitting",
+                8,
+                _F.TYPE_MESSAGE,
+                ".google.protobuf.BoolValue",
+                False,
+            ),
+            ("max_execution_batch_size", 9, _F.TYPE_MESSAGE, int64, False),
         ],
     )
     pool.Add(file)

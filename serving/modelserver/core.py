@@ -1,26 +1,22 @@
-"""The model server's transport-agnostic core: resolve a model spec, run, time, count.
+"""The model server's transport-agnostic core: resolve a model spec, run, measure.
 
-The gRPC servicers and REST handlers only convert formats and delegate here.
+The gRPC servicers and REST handlers only convert formats and delegate here, as TF Serving's
+REST handler calls the same implementations as its gRPC service.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from serving.modelserver.batching import BatchingOptions, BatchQueue
-from serving.modelserver.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument
+from serving.modelserver import inference
+from serving.modelserver.errors import InvalidArgument, code_name
 from serving.modelserver.manager import ModelManager, VersionStatus
 from serving.modelserver.metrics import ServerMetrics
-from serving.modelserver.servable import DEFAULT_SIGNATURE, Servable
-
-CLASSIFY_METHOD = "tensorflow/serving/classify"
-REGRESS_METHOD = "tensorflow/serving/regress"
+from serving.modelserver.servable import SavedModelBundle
 
 
 @dataclass(frozen=True)
@@ -34,117 +30,147 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class Prediction:
-    servable: Servable
+class Servable:
+    """A loaded version: its bundle, and the session requests run through (the bundle
+    itself, or a batching session around it)."""
+
+    bundle: SavedModelBundle
+    session: object
+
+    @property
+    def name(self) -> str:
+        return self.bundle.name
+
+    @property
+    def version(self) -> int:
+        return self.bundle.version
+
+    @property
+    def signatures(self):
+        return self.bundle.signatures
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What answered: the version and the signature (empty → serving_default), and the result."""
+
+    version: int
     signature_name: str
-    outputs: dict[str, np.ndarray]
+    result: object
 
 
 class ModelServerCore:
-    def __init__(
-        self,
-        manager: ModelManager,
-        metrics: ServerMetrics,
-        batching: BatchingOptions | None = None,
-    ):
+    def __init__(self, manager: ModelManager, metrics: ServerMetrics, options: inference.Options):
         self.manager = manager
         self.metrics = metrics
-        self.batching = batching
-        self._queues: dict[str, BatchQueue] = {}
-        self._queues_lock = threading.Lock()
+        self.options = options
 
     def predict(
         self,
         spec: ModelSpec,
         inputs: dict[str, np.ndarray],
-        output_filter=(),
+        output_filter: Sequence[str] = (),
         deadline: float | None = None,
-    ) -> Prediction:
-        """Run a signature; `deadline` is a time.monotonic() value after which to give up."""
-        signature_name = spec.signature_name or DEFAULT_SIGNATURE
-        with self._observed(spec, "predict") as servable:
-            servable.signature(signature_name)
-            outputs = self._run(servable, signature_name, inputs, tuple(output_filter), deadline)
-            return Prediction(servable, signature_name, outputs)
+    ) -> Answer:
+        """RunPredict; the result is the outputs by alias."""
+        return self._call(
+            spec,
+            "Predict",
+            deadline,
+            lambda servable, run: inference.predict(
+                servable.signatures,
+                run,
+                spec.signature_name,
+                inputs,
+                output_filter,
+                self.options,
+            ),
+        )
 
-    def classify(self, spec: ModelSpec, examples: list[bytes], deadline=None) -> Prediction:
-        """Run a classify signature on serialized tf.Examples: `classes` and/or `scores`."""
-        return self._run_examples(spec, examples, CLASSIFY_METHOD, "classify", deadline)
+    def classify(self, spec: ModelSpec, examples: list[bytes], deadline=None) -> Answer:
+        """RunClassify; the result is (label, score) per class, per example."""
+        return self._on_examples(spec, "Classify", inference.classify, examples, deadline)
 
-    def regress(self, spec: ModelSpec, examples: list[bytes], deadline=None) -> Prediction:
-        """Run a regress signature on serialized tf.Examples: `outputs`."""
-        return self._run_examples(spec, examples, REGRESS_METHOD, "regress", deadline)
+    def regress(self, spec: ModelSpec, examples: list[bytes], deadline=None) -> Answer:
+        """RunRegress; the result is one value per example."""
+        return self._on_examples(spec, "Regress", inference.regress, examples, deadline)
+
+    def multi_inference(
+        self,
+        tasks: Sequence[tuple[ModelSpec, str]],
+        examples: list[bytes],
+        deadline: float | None = None,
+    ) -> Answer:
+        """One version (the first task's spec resolves it) runs every (spec, method) task."""
+        spec = tasks[0][0] if tasks else ModelSpec("")
+        plan = [(s.name, s.signature_name, method) for s, method in tasks]
+        self._count_examples(spec.name, examples)
+        return self._call(
+            ModelSpec(spec.name, spec.version, spec.label),
+            "MultiInference",
+            deadline,
+            lambda servable, run: inference.multi_inference(
+                servable.signatures, run, plan, examples, self.options
+            ),
+        )
 
     def metadata(self, spec: ModelSpec) -> Servable:
-        with self._observed(spec, "metadata") as servable:
-            return servable
+        return self.manager.resolve(spec.name, spec.version, spec.label)
+
+    def signature_inputs(self, spec: ModelSpec):
+        """The signature's input map (HttpRestApiHandler::GetInfoMap), for the REST parser."""
+        servable = self.manager.resolve(spec.name, spec.version, spec.label)
+        key = inference.signature_key(spec.signature_name)
+        if key not in servable.signatures:
+            raise InvalidArgument(f'Serving signature name: "{key}" not found in signature def')
+        return servable.signatures[key].inputs
 
     def status(self, spec: ModelSpec) -> list[VersionStatus]:
-        """Statuses of a model's versions: all, one version, or the one a label points at."""
-        version = spec.version
-        if spec.label:
-            version = self.manager.labels(spec.name).get(spec.label)
-            if version is None:
-                raise InvalidArgument(f"Unrecognized servable version label: {spec.label}")
-        return self.manager.statuses(spec.name, version)
+        """GetModelStatus: the version's state, or every version's; labels are not consulted."""
+        return self.manager.statuses(spec.name, spec.version)
 
-    def close(self) -> None:
-        for queue in self._queues.values():
-            queue.close()
-
-    def _run_examples(
-        self, spec: ModelSpec, examples: list[bytes], method: str, api: str, deadline: float | None
-    ):
-        signature_name = spec.signature_name or DEFAULT_SIGNATURE
-        with self._observed(spec, api) as servable:
-            signature = servable.signature(signature_name)
-            if signature.method_name != method:
-                raise FailedPrecondition(
-                    f"Expected {api} signature method_name to be {method}. "
-                    f"Was: {signature.method_name}"
-                )
-            if not examples:
-                raise InvalidArgument("Input is empty.")
-            (alias,) = signature.inputs
-            inputs = {alias: np.array(examples, dtype=object)}
-            outputs = self._run(servable, signature_name, inputs, (), deadline)
-            return Prediction(servable, signature_name, outputs)
-
-    def _run(self, servable: Servable, signature_name: str, inputs, output_filter, deadline):
-        def run(batch):
-            return servable.run(signature_name, batch, output_filter)
-
-        if deadline is not None and time.monotonic() >= deadline:
-            raise DeadlineExceeded("Deadline exceeded before the model ran")
-        if self.batching is None:
-            return run(inputs)
-        key = f"{servable.name}:{signature_name}:{','.join(output_filter)}"
-        with self._queues_lock:
-            queue = self._queues.get(key)
-            if queue is None:
-                queue = BatchQueue(key, self.batching, self.metrics.observe_batch)
-                self._queues[key] = queue
-        return queue.submit(servable, run, inputs, deadline)
-
-    @contextmanager
-    def _observed(self, spec: ModelSpec, api: str) -> Iterator[Servable]:
+    def _call(self, spec: ModelSpec, api: str, deadline, work) -> Answer:
         started = time.perf_counter()
-        servable = None
+        servable, error = None, None
         try:
             servable = self.manager.resolve(spec.name, spec.version, spec.label)
-            yield servable
-        except BaseException as error:
-            self._record(spec, servable, api, error, started)
-            raise
-        self._record(spec, servable, api, None, started)
 
-    def _record(self, spec, servable, api, error, started) -> None:
-        version = servable.version if servable else spec.version
-        self.metrics.observe_request(
-            spec.name,
-            version,
-            spec.signature_name or DEFAULT_SIGNATURE,
+            def run(feeds, fetches):
+                run_started = time.perf_counter()
+                try:
+                    return servable.session.run(feeds, fetches, deadline)
+                finally:
+                    micros = (time.perf_counter() - run_started) * 1e6
+                    self.metrics.runtime_latency.add(micros, spec.name, api, "TF1")
+
+            result = work(servable, run)
+            return Answer(servable.version, inference.signature_key(spec.signature_name), result)
+        except BaseException as failure:
+            error = failure
+            raise
+        finally:
+            labels = (
+                spec.name,
+                servable.version if servable else spec.version or "",
+                inference.signature_key(spec.signature_name),
+                api,
+                code_name(error),
+            )
+            self.metrics.seqserve_requests.increment(*labels)
+            self.metrics.seqserve_latency.add(time.perf_counter() - started, *labels)
+
+    def _on_examples(self, spec: ModelSpec, api: str, call, examples, deadline) -> Answer:
+        self._count_examples(spec.name, examples)
+        return self._call(
+            spec,
             api,
-            error,
-            time.perf_counter() - started,
+            deadline,
+            lambda servable, run: call(
+                servable.signatures, run, spec.signature_name, examples, self.options
+            ),
         )
+
+    def _count_examples(self, model: str, examples: list[bytes]) -> None:
+        if examples:
+            self.metrics.example_counts.add(len(examples), model)
+            self.metrics.example_count_total.increment(model, by=len(examples))

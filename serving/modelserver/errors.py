@@ -1,42 +1,95 @@
-"""Typed errors that carry their status, and the one table from status to gRPC code."""
+"""Typed errors that carry a gRPC status code, and TF Serving's one table from code to HTTP.
+
+The HTTP statuses are TF Serving's (`model_servers/http_server.cc`, ToHTTPStatusCode); the
+`str()` of an error is its message, and `status_string()` is absl::Status::ToString's form
+("INVALID_ARGUMENT: message"), which TF Serving embeds in nested messages and logs.
+"""
 
 from __future__ import annotations
 
 import grpc
 
+HTTP_STATUS = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 500,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DATA_LOSS: 500,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+}
+
 
 class ServingError(Exception):
-    """Base class: `http_status` for REST, `grpc_code` for gRPC, the message for both."""
+    """Base class; subclasses fix the code, `ServingError(message, code)` picks any."""
 
-    http_status = 500
-    grpc_code = grpc.StatusCode.INTERNAL
+    code = grpc.StatusCode.UNKNOWN
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS.get(self.code, 500)
+
+    def status_string(self) -> str:
+        return f"{self.code.name}: {self}"
 
 
 class InvalidArgument(ServingError):
-    http_status = 400
-    grpc_code = grpc.StatusCode.INVALID_ARGUMENT
+    code = grpc.StatusCode.INVALID_ARGUMENT
 
 
 class NotFound(ServingError):
-    http_status = 404
-    grpc_code = grpc.StatusCode.NOT_FOUND
+    code = grpc.StatusCode.NOT_FOUND
 
 
 class FailedPrecondition(ServingError):
-    http_status = 400
-    grpc_code = grpc.StatusCode.FAILED_PRECONDITION
+    code = grpc.StatusCode.FAILED_PRECONDITION
 
 
 class Unavailable(ServingError):
-    http_status = 503
-    grpc_code = grpc.StatusCode.UNAVAILABLE
+    code = grpc.StatusCode.UNAVAILABLE
 
 
 class DeadlineExceeded(ServingError):
-    http_status = 504
-    grpc_code = grpc.StatusCode.DEADLINE_EXCEEDED
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
 class ResourceExhausted(ServingError):
-    http_status = 429
-    grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unimplemented(ServingError):
+    code = grpc.StatusCode.UNIMPLEMENTED
+
+
+class Internal(ServingError):
+    code = grpc.StatusCode.INTERNAL
+
+
+class DataLoss(ServingError):
+    code = grpc.StatusCode.DATA_LOSS
+
+
+def code_name(error: BaseException | None) -> str:
+    """The status label TF Serving's metrics use: "OK", "INVALID_ARGUMENT", ..."""
+    if error is None:
+        return "OK"
+    return error.code.name if isinstance(error, ServingError) else "INTERNAL"

@@ -1,4 +1,9 @@
-"""gRPC adapter: TF Serving's PredictionService and ModelService over the core."""
+"""gRPC adapter: TF Serving's PredictionService and ModelService over the core.
+
+Messages, codes and metrics follow TF Serving's `model_servers/prediction_service_impl.cc`,
+`model_service_impl.cc`, `get_model_status_impl.cc` and
+`servables/tensorflow/get_model_metadata_impl.cc`.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +26,16 @@ from client.protos import (
     status_pb2,
 )
 from client.tensors import TensorConversionError, to_ndarray, to_tensor_proto
-from serving.modelserver.core import ModelServerCore, ModelSpec
-from serving.modelserver.errors import InvalidArgument, ServingError
+from serving.modelserver.core import Answer, ModelServerCore, ModelSpec
+from serving.modelserver.errors import InvalidArgument, ServingError, code_name
 from serving.modelserver.examples import serialized_examples
+from serving.modelserver.metrics import Counter
 from serving.modelserver.status import status_response
 
 log = logging.getLogger(__name__)
+
+NO_DEADLINE_S = 1e6
+"""A stub without a deadline still reports time_remaining(), as a huge number."""
 
 
 def spec_from_proto(model_spec) -> ModelSpec:
@@ -40,127 +49,161 @@ def spec_from_proto(model_spec) -> ModelSpec:
 
 
 def _deadline(context) -> float | None:
-    """The caller's gRPC deadline as a time.monotonic() value, if it set one."""
+    """The caller's gRPC deadline as a time.monotonic() value, or None without one."""
     remaining = context.time_remaining()
-    return None if remaining is None else time.monotonic() + remaining
+    if remaining is None or remaining > NO_DEADLINE_S:
+        return None
+    return time.monotonic() + remaining
 
 
-def _fill_spec(target, prediction) -> None:
-    target.name = prediction.servable.name
-    target.version.value = prediction.servable.version
-    target.signature_name = prediction.signature_name
+def _fill_spec(target, name: str, answer: Answer) -> None:
+    """MakeModelSpec: the requested name, the version that answered, the signature used."""
+    target.name = name
+    target.version.value = answer.version
+    target.signature_name = answer.signature_name
 
 
-def _aborting(method):
-    """Turn typed errors into gRPC statuses; anything else is INTERNAL, never a dead worker."""
+def _handled(api: str | None = None):
+    """Typed errors become gRPC statuses (anything else INTERNAL, never a dead worker); for
+    the inference calls, TF Serving's request count and latency are recorded."""
 
-    @functools.wraps(method)
-    def wrapper(self, request, context):
-        try:
-            return method(self, request, context)
-        except ServingError as error:
-            context.abort(error.grpc_code, str(error))
-        except TensorConversionError as error:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        except Exception:
-            log.exception("unexpected error in %s", method.__name__)
-            context.abort(grpc.StatusCode.INTERNAL, "Internal error")
+    def wrap(method):
+        @functools.wraps(method)
+        def handler(self, request, context):
+            started = time.perf_counter()
+            error = None
+            try:
+                return method(self, request, context)
+            except ServingError as failure:
+                error = failure
+            except TensorConversionError as failure:
+                error = InvalidArgument(f"tensor parsing error: {failure}")
+            except Exception as failure:
+                log.exception("unexpected error in %s", method.__name__)
+                error = ServingError(f"Internal error: {type(failure).__name__}")
+                error.code = grpc.StatusCode.INTERNAL
+            finally:
+                if api is not None:
+                    self.record(request.model_spec.name, api, error, started)
+            context.abort(error.code, str(error))
 
-    return wrapper
+        return handler
+
+    return wrap
 
 
 class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
-    def __init__(self, core: ModelServerCore, use_tensor_content: bool = False):
+    def __init__(self, core: ModelServerCore, tensor_content: bool = False):
         self.core = core
-        self.use_tensor_content = use_tensor_content
+        self.tensor_content = tensor_content
 
-    @_aborting
+    def record(self, model: str, api: str, error, started: float) -> None:
+        metrics = self.core.metrics
+        if error is None:
+            micros = (time.perf_counter() - started) * 1e6
+            metrics.request_latency.add(micros, model, api, "GRPC")
+        metrics.request_count.increment(model, code_name(error))
+
+    @_handled("Predict")
     def Predict(self, request, context):
-        inputs = {alias: to_ndarray(proto) for alias, proto in request.inputs.items()}
-        prediction = self.core.predict(
+        inputs = {}
+        for alias, proto in request.inputs.items():
+            try:
+                inputs[alias] = to_ndarray(proto)
+            except TensorConversionError as error:
+                raise InvalidArgument(f"tensor parsing error: {alias} ({error})") from None
+        answer = self.core.predict(
             spec_from_proto(request.model_spec),
             inputs,
             tuple(request.output_filter),
             _deadline(context),
         )
         response = predict_pb2.PredictResponse()
-        _fill_spec(response.model_spec, prediction)
-        for alias, value in prediction.outputs.items():
-            response.outputs[alias].CopyFrom(to_tensor_proto(value, self.use_tensor_content))
+        _fill_spec(response.model_spec, request.model_spec.name, answer)
+        for alias, value in answer.result.items():
+            response.outputs[alias].CopyFrom(to_tensor_proto(value, self.tensor_content))
         return response
 
-    @_aborting
+    @_handled("Classify")
     def Classify(self, request, context):
+        answer = self.core.classify(
+            spec_from_proto(request.model_spec),
+            serialized_examples(request.input),
+            _deadline(context),
+        )
         response = classification_pb2.ClassificationResponse()
-        self._classify(request.model_spec, request.input, response.model_spec, response.result)
+        _fill_spec(response.model_spec, request.model_spec.name, answer)
+        _classification_result(answer.result, response.result)
         return response
 
-    @_aborting
+    @_handled("Regress")
     def Regress(self, request, context):
+        answer = self.core.regress(
+            spec_from_proto(request.model_spec),
+            serialized_examples(request.input),
+            _deadline(context),
+        )
         response = regression_pb2.RegressionResponse()
-        self._regress(request.model_spec, request.input, response.model_spec, response.result)
+        _fill_spec(response.model_spec, request.model_spec.name, answer)
+        for value in answer.result:
+            response.result.regressions.add().value = value
         return response
 
-    @_aborting
+    @_handled()
     def MultiInference(self, request, context):
+        tasks = [(spec_from_proto(task.model_spec), task.method_name) for task in request.tasks]
+        answer = self.core.multi_inference(
+            tasks, serialized_examples(request.input), _deadline(context)
+        )
         response = inference_pb2.MultiInferenceResponse()
-        for task in request.tasks:
-            result = response.results.add()
-            if task.method_name == "tensorflow/serving/classify":
-                self._classify(
-                    task.model_spec, request.input, result.model_spec, result.classification_result
-                )
-            elif task.method_name == "tensorflow/serving/regress":
-                self._regress(
-                    task.model_spec, request.input, result.model_spec, result.regression_result
-                )
+        for task, result in zip(request.tasks, answer.result, strict=True):
+            added = response.results.add()
+            added.model_spec.name = task.model_spec.name
+            added.model_spec.version.value = answer.version
+            added.model_spec.signature_name = result.signature_name
+            if result.classifications is not None:
+                _classification_result(result.classifications, added.classification_result)
             else:
-                raise InvalidArgument(f"Unsupported signature method_name: {task.method_name}")
+                for value in result.regressions:
+                    added.regression_result.regressions.add().value = value
         return response
 
-    @_aborting
+    @_handled()
     def GetModelMetadata(self, request, context):
-        fields = set(request.metadata_field)
-        if fields != {"signature_def"}:
-            raise InvalidArgument("Metadata field signature_def must be requested (and only it)")
-        servable = self.core.metadata(spec_from_proto(request.model_spec))
-        response = get_model_metadata_pb2.GetModelMetadataResponse()
-        response.model_spec.name = servable.name
-        response.model_spec.version.value = servable.version
-        signatures = get_model_metadata_pb2.SignatureDefMap()
-        for key, signature in servable.signature_defs.items():
-            signatures.signature_def[key].CopyFrom(signature)
-        packed = any_pb2.Any()
-        packed.Pack(signatures)
-        response.metadata["signature_def"].CopyFrom(packed)
-        return response
+        if not request.HasField("model_spec"):
+            raise InvalidArgument("Missing ModelSpec")
+        fields = list(request.metadata_field)
+        if not fields:
+            raise InvalidArgument(
+                "GetModelMetadataRequest must specify at least one metadata_field"
+            )
+        for field in fields:
+            if field != "signature_def":
+                raise InvalidArgument(f"Metadata field {field} is not supported")
+        return metadata_response(self.core.metadata(spec_from_proto(request.model_spec)))
 
-    def _classify(self, model_spec, model_input, answered_spec, result) -> None:
-        prediction = self.core.classify(
-            spec_from_proto(model_spec), serialized_examples(model_input)
-        )
-        _fill_spec(answered_spec, prediction)
-        classes = prediction.outputs.get("classes")
-        scores = prediction.outputs.get("scores")
-        rows = len(classes if classes is not None else scores)
-        for row in range(rows):
-            classifications = result.classifications.add()
-            width = (classes if classes is not None else scores).shape[1]
-            for column in range(width):
-                entry = classifications.classes.add()
-                if classes is not None:
-                    label = classes[row, column]
-                    entry.label = label.decode() if isinstance(label, bytes) else str(label)
-                if scores is not None:
-                    entry.score = float(scores[row, column])
 
-    def _regress(self, model_spec, model_input, answered_spec, result) -> None:
-        prediction = self.core.regress(
-            spec_from_proto(model_spec), serialized_examples(model_input)
-        )
-        _fill_spec(answered_spec, prediction)
-        for value in prediction.outputs["outputs"].reshape(-1):
-            result.regressions.add().value = float(value)
+def metadata_response(servable) -> get_model_metadata_pb2.GetModelMetadataResponse:
+    """SavedModelGetSignatureDef: every SignatureDef, packed as a SignatureDefMap."""
+    response = get_model_metadata_pb2.GetModelMetadataResponse()
+    response.model_spec.name = servable.name
+    response.model_spec.version.value = servable.version
+    signatures = get_model_metadata_pb2.SignatureDefMap()
+    for key, signature in servable.signatures.items():
+        signatures.signature_def[key].CopyFrom(signature)
+    packed = any_pb2.Any()
+    packed.Pack(signatures)
+    response.metadata["signature_def"].CopyFrom(packed)
+    return response
+
+
+def _classification_result(classifications, result) -> None:
+    for row in classifications:
+        added = result.classifications.add()
+        for label, score in row:
+            entry = added.classes.add()
+            entry.label = label.decode("utf-8", "replace") if isinstance(label, bytes) else label
+            entry.score = score
 
 
 class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
@@ -168,13 +211,39 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         self.core = core
         self.reload_config = reload_config
 
-    @_aborting
+    @_handled()
     def GetModelStatus(self, request, context):
-        return status_response(self.core.status(spec_from_proto(request.model_spec)))
+        if not request.HasField("model_spec"):
+            raise InvalidArgument("Missing ModelSpec")
+        spec = spec_from_proto(request.model_spec)
+        return status_response(self.core.status(ModelSpec(spec.name, spec.version)))
 
-    @_aborting
+    @_handled()
     def HandleReloadConfigRequest(self, request, context):
         if request.config.WhichOneof("config") != "model_config_list":
-            raise InvalidArgument("ModelServerConfig must hold a model_config_list")
-        self.reload_config(list(request.config.model_config_list.config))
-        return model_management_pb2.ReloadConfigResponse(status=status_pb2.StatusProto())
+            raise InvalidArgument(
+                "ServerModelConfig type not supported by HandleReloadConfigRequest. Only "
+                "ModelConfigList is currently supported"
+            )
+        before = self._metric_values(request.metric_names)
+        try:
+            self.reload_config(list(request.config.model_config_list.config))
+        except ServingError as error:
+            log.error("ReloadConfig failed: %s", error)
+            raise
+        after = self._metric_values(request.metric_names)
+        response = model_management_pb2.ReloadConfigResponse(status=status_pb2.StatusProto())
+        for name, value in after.items():
+            response.metric.add(name=name, int64_value_increase=value - before.get(name, 0))
+        return response
+
+    def _metric_values(self, names) -> dict[str, int]:
+        """ModelServiceImpl::GetMetrics: a counter's first cell, by TF metric name."""
+        counters = {
+            metric.name: metric for metric in self.core.metrics.all() if isinstance(metric, Counter)
+        }
+        values = {}
+        for name in names:
+            metric = counters.get(name.replace("/", ":"))
+            values[name] = metric.first_value() if metric else 0
+        return values

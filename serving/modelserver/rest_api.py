@@ -1,262 +1,222 @@
-"""REST adapter: TF Serving's HTTP/JSON API (row and columnar formats, b64) over the core."""
+"""REST adapter: TF Serving's HTTP/JSON API over the core.
+
+Routing, status codes and bodies follow TF Serving's `model_servers/http_server.cc`,
+`http_rest_api_handler.cc` and `http_rest_api_util.cc` (their tests:
+`http_rest_api_handler_test.cc`): only `/v1/...` paths reach the API (others get the HTTP
+server's plain 404 page); a request that matches no route is "Malformed request"; errors are
+`{"error": message}` with the status's HTTP code; OPTIONS answers CORS preflights, and
+--rest_api_enable_cors_support adds the CORS headers.
+
+Two additions of this server: a bound on concurrent requests (--rest_api_num_threads; a
+request that cannot start within --rest_api_timeout_in_ms gets 504) and on the body size (413).
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import re
 import threading
 import time
+from urllib.parse import unquote
 
-import numpy as np
 from google.protobuf import json_format
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from client.protos import get_model_metadata_pb2, model_pb2
-from client.tensors import numpy_dtype
+from client.protos import get_model_metadata_pb2
+from serving.modelserver import rest_json
 from serving.modelserver.core import ModelServerCore, ModelSpec
-from serving.modelserver.errors import DeadlineExceeded, InvalidArgument, NotFound, ServingError
-from serving.modelserver.examples import examples_from_json
-from serving.modelserver.metrics import CONTENT_TYPE_LATEST, ServerMetrics
-from serving.modelserver.servable import DEFAULT_SIGNATURE
+from serving.modelserver.errors import (
+    DeadlineExceeded,
+    InvalidArgument,
+    ServingError,
+    code_name,
+)
+from serving.modelserver.grpc_api import metadata_response
+from serving.modelserver.metrics import CONTENT_TYPE
 from serving.modelserver.status import status_response
 
 log = logging.getLogger(__name__)
 
-_MODEL = r"/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?"
-PREDICT_PATH = re.compile(rf"(?i){_MODEL}:(classify|regress|predict)")
-STATUS_PATH = re.compile(rf"(?i){_MODEL}(/metadata)?")
+API_PATH = re.compile(r"(?i)/v1/.*")
+PREDICTION_PATH = re.compile(
+    r"(?i)/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|regress|predict)"
+)
+STATUS_PATH = re.compile(
+    r"(?i)/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:\/(metadata))?"
+)
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, GET",
+    "Access-Control-Allow-Headers": "Content-Type",
+}
+NOT_FOUND_PAGE = (
+    "<HTML><HEAD>\n<TITLE>404 Not Found</TITLE>\n</HEAD><BODY>\n<H1>Not Found</H1>\n"
+    "</BODY></HTML>\n"
+)
 DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
+INT64_MAX = 2**63 - 1
+
+
+class BodyTooLarge(InvalidArgument):
+    """The body exceeds this server's limit (TF Serving has none)."""
+
+    http_status = 413
 
 
 class RestApi:
-    """A WSGI application; one instance per server.
-
-    At most `max_concurrent` requests run at once (`--rest_api_num_threads`); each has
-    `timeout_seconds` (`--rest_api_timeout_in_ms`) from arrival, waiting included, or gets 504.
-    """
+    """A WSGI application serving TF Serving's REST API; one instance per server."""
 
     def __init__(
         self,
         core: ModelServerCore,
-        metrics: ServerMetrics,
-        metrics_path: str | None = None,
+        prometheus_path: str | None = None,
         timeout_seconds: float = 30.0,
         max_concurrent: int = 64,
+        cors: bool = False,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ):
         self.core = core
-        self.metrics = metrics
-        self.metrics_path = metrics_path
+        self.prometheus_path = prometheus_path
         self.timeout_seconds = timeout_seconds
+        self.cors = cors
         self.max_body_bytes = max_body_bytes
-        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
 
     def __call__(self, environ, start_response):
         request = Request(environ)
         request.max_content_length = self.max_body_bytes
+        path = request.path
+        if self.prometheus_path and path == self.prometheus_path:
+            response = Response(self.core.metrics.render(), content_type=CONTENT_TYPE)
+        elif not API_PATH.fullmatch(path):
+            response = Response(NOT_FOUND_PAGE, status=404, content_type="text/html")
+        elif request.method == "OPTIONS":
+            response = self._preflight(request)
+        else:
+            response = self._api(request, environ)
+        return response(environ, start_response)
+
+    def _preflight(self, request: Request) -> Response:
+        """A CORS preflight is OK when it names an http(s) origin; the body is empty."""
+        allowed = re.search(r"https?://", request.headers.get("Origin", ""))
+        response = Response(b"", status=200 if allowed else 400)
+        response.headers.pop("Content-Type", None)
+        if self.cors:
+            response.headers.update(CORS_HEADERS)
+        return response
+
+    def _api(self, request: Request, environ) -> Response:
+        started = time.perf_counter()
         deadline = time.monotonic() + self.timeout_seconds
+        model, method, error = "", "", None
         try:
             if not self._slots.acquire(timeout=self.timeout_seconds):
                 raise DeadlineExceeded("Deadline exceeded waiting for a free REST worker")
             try:
-                response = self._dispatch(request, deadline)
+                model, method, body = self._dispatch(request, _raw_path(environ), deadline)
             finally:
                 self._slots.release()
-        except ServingError as error:
-            response = _error(error.http_status, str(error))
+            response = Response(body, content_type="application/json")
+        except ServingError as failure:
+            error = failure
         except RequestEntityTooLarge:
-            response = _error(413, f"Request body larger than {self.max_body_bytes} bytes")
-        except Exception:
+            error = BodyTooLarge(f"Request body larger than {self.max_body_bytes} bytes")
+        except Exception as failure:
             log.exception("unexpected error in %s %s", request.method, request.path)
-            response = _error(500, "Internal error")
-        return response(environ, start_response)
-
-    def _dispatch(self, request: Request, deadline: float) -> Response:
-        path = request.path
-        if self.metrics_path and path == self.metrics_path and request.method == "GET":
-            return Response(self.metrics.render(), content_type=CONTENT_TYPE_LATEST)
-        if not path.lower().startswith("/v1/"):
-            raise NotFound(f"Not found: {path}")
-        if request.method == "POST" and (match := PREDICT_PATH.fullmatch(path)):
-            name, version, label, verb = match.groups()
-            body = _json_object(request.get_data())
-            spec = ModelSpec(name, _version(version), label, body.get("signature_name", ""))
-            if not isinstance(spec.signature_name, str):
-                raise InvalidArgument("'signature_name' must be a string")
-            return _json(getattr(self, f"_{verb.lower()}")(spec, body, deadline))
-        if request.method == "GET" and (match := STATUS_PATH.fullmatch(path)):
-            name, version, label, metadata = match.groups()
-            spec = ModelSpec(name, _version(version), label)
-            return _json(self._metadata(spec) if metadata else self._status(spec))
-        raise InvalidArgument(f"Malformed request: {request.method} {path}")
-
-    def _predict(self, spec: ModelSpec, body: dict, deadline: float) -> dict:
-        servable = self.core.manager.resolve(spec.name, spec.version, spec.label)
-        signature = servable.signature(spec.signature_name or DEFAULT_SIGNATURE)
-        if ("instances" in body) == ("inputs" in body):
-            raise InvalidArgument(
-                "JSON object: exactly one of 'instances' (row format) or 'inputs' "
-                "(columnar format) is required"
+            error = ServingError(f"Internal error: {type(failure).__name__}")
+        if error is not None:
+            response = Response(
+                rest_json.error_response(str(error)),
+                status=error.http_status,
+                content_type="application/json",
             )
-        row_format = "instances" in body
-        if row_format:
-            inputs = _decode_rows(body["instances"], signature)
         else:
-            inputs = _decode_columns(body["inputs"], signature)
-        prediction = self.core.predict(spec, inputs, deadline=deadline)
-        outputs = {k: _jsonable(v) for k, v in prediction.outputs.items()}
-        if not row_format:
-            return {"outputs": next(iter(outputs.values())) if len(outputs) == 1 else outputs}
-        if len(outputs) == 1:
-            return {"predictions": next(iter(outputs.values()))}
-        rows = {len(v) for v in outputs.values() if isinstance(v, list)}
-        if len(rows) != 1:
-            raise InvalidArgument("outputs do not share a batch size; use the columnar format")
-        return {"predictions": [{k: v[i] for k, v in outputs.items()} for i in range(rows.pop())]}
+            micros = (time.perf_counter() - started) * 1e6
+            self.core.metrics.request_latency.add(micros, model, method, "REST")
+        self.core.metrics.request_count.increment(model, code_name(error))
+        if self.cors:
+            response.headers.update(CORS_HEADERS)
+        return response
 
-    def _classify(self, spec: ModelSpec, body: dict, deadline: float) -> dict:
-        prediction = self.core.classify(spec, examples_from_json(body), deadline)
-        classes, scores = prediction.outputs.get("classes"), prediction.outputs.get("scores")
-        reference = classes if classes is not None else scores
-        results = []
-        for row in range(len(reference)):
-            pairs = []
-            for column in range(reference.shape[1]):
-                label = classes[row, column] if classes is not None else str(column)
-                label = label.decode() if isinstance(label, bytes) else str(label)
-                pairs.append([label, float(scores[row, column]) if scores is not None else 0.0])
-            results.append(pairs)
-        return {"results": results}
+    def _dispatch(self, request: Request, path: str, deadline: float) -> tuple[str, str, bytes]:
+        """HttpRestApiHandler::ProcessRequest: (model name, method, response body)."""
+        malformed = InvalidArgument(f"Malformed request: {request.method} {path}")
+        if request.method == "POST":
+            match = PREDICTION_PATH.fullmatch(path)
+            if not match:
+                raise malformed
+            name, version, label, method = match.groups()
+            spec = _spec(name, version, label)
+            body = request.get_data()
+            return spec.name, method, self._verb(method.lower(), spec, body, deadline)
+        if request.method == "GET":
+            match = STATUS_PATH.fullmatch(path)
+            if not match:
+                raise malformed
+            name, version, label, subresource = match.groups()
+            spec = _spec(name or "", version, label)
+            if not spec.name:
+                raise InvalidArgument("Missing model name in request.")
+            if subresource and subresource == "metadata":
+                return spec.name, "", _metadata_json(self.core.metadata(spec))
+            statuses = self.core.status(ModelSpec(spec.name, spec.version))
+            return spec.name, "", _message_json(status_response(statuses))
+        raise malformed
 
-    def _regress(self, spec: ModelSpec, body: dict, deadline: float) -> dict:
-        prediction = self.core.regress(spec, examples_from_json(body), deadline)
-        return {"results": [float(v) for v in prediction.outputs["outputs"].reshape(-1)]}
-
-    def _status(self, spec: ModelSpec) -> dict:
-        return _message_dict(status_response(self.core.status(spec)))
-
-    def _metadata(self, spec: ModelSpec) -> dict:
-        servable = self.core.metadata(spec)
-        model_spec = model_pb2.ModelSpec(name=servable.name)
-        model_spec.version.value = servable.version
-        signatures = get_model_metadata_pb2.SignatureDefMap()
-        for key, signature in servable.signature_defs.items():
-            signatures.signature_def[key].CopyFrom(signature)
-        return {
-            "model_spec": _message_dict(model_spec),
-            "metadata": {"signature_def": _message_dict(signatures)},
-        }
-
-
-def _decode_rows(instances, signature) -> dict[str, np.ndarray]:
-    if not isinstance(instances, list) or not instances:
-        raise InvalidArgument("'instances' must be a non-empty list")
-    aliases = sorted(signature.inputs)
-    named = all(isinstance(i, dict) and not _is_b64(i) for i in instances)
-    if not named:
-        if len(aliases) != 1:
-            raise InvalidArgument(
-                f"each instance must be an object with the inputs {aliases} of this signature"
+    def _verb(self, verb: str, spec: ModelSpec, body: bytes, deadline: float) -> bytes:
+        document = rest_json.parse_object(body)
+        spec = ModelSpec(spec.name, spec.version, spec.label, rest_json.signature_name(document))
+        if verb == "predict":
+            signature_inputs = self.core.signature_inputs(spec)
+            inputs, request_format = rest_json.predict_inputs(
+                document, spec.signature_name, signature_inputs
             )
-        return {aliases[0]: _array(aliases[0], instances, signature.inputs[aliases[0]])}
-    columns = {}
-    for alias in aliases:
-        missing = [index for index, instance in enumerate(instances) if alias not in instance]
-        if missing:
-            raise InvalidArgument(f"instances[{missing[0]}] lacks the input '{alias}'")
-        columns[alias] = _array(alias, [i[alias] for i in instances], signature.inputs[alias])
-    extra = sorted({key for instance in instances for key in instance} - set(aliases))
-    if extra:
-        raise InvalidArgument(f"unknown inputs {extra}; this signature takes {aliases}")
-    return columns
+            answer = self.core.predict(spec, inputs, deadline=deadline)
+            return rest_json.predict_response(answer.result, request_format)
+        examples = rest_json.examples(document)
+        if verb == "classify":
+            return rest_json.classify_response(self.core.classify(spec, examples, deadline).result)
+        return rest_json.regress_response(self.core.regress(spec, examples, deadline).result)
 
 
-def _decode_columns(inputs, signature) -> dict[str, np.ndarray]:
-    aliases = sorted(signature.inputs)
-    if isinstance(inputs, dict) and not _is_b64(inputs):
-        return {
-            alias: _array(alias, value, signature.inputs.get(alias))
-            for alias, value in inputs.items()
-        }
-    if len(aliases) != 1:
-        raise InvalidArgument(f"'inputs' must be an object with the inputs {aliases}")
-    return {aliases[0]: _array(aliases[0], inputs, signature.inputs[aliases[0]])}
+def _spec(name: str, version: str | None, label: str | None) -> ModelSpec:
+    """ParseModelInfo: names and labels are URL-decoded, versions must fit an int64."""
+    number = None
+    if version:
+        number = int(version)
+        if number > INT64_MAX:
+            raise InvalidArgument(f"Failed to convert version: {version} to numeric.")
+    return ModelSpec(unquote(name), number, unquote(label) if label else None)
 
 
-def _array(alias: str, value, info) -> np.ndarray:
-    if info is None:
-        raise InvalidArgument(f"input '{alias}' is not in the signature")
-    dtype = numpy_dtype(info.dtype)
-    try:
-        if dtype.kind == "O":
-            return np.array(_strings(value), dtype=object)
-        array = np.array(value, dtype=dtype)
-    except (ValueError, TypeError, OverflowError) as error:
-        raise InvalidArgument(
-            f"input '{alias}': cannot read as a rectangular {dtype.name} array ({error})"
-        ) from error
-    return array
+def _raw_path(environ) -> str:
+    """The path as the client sent it (percent-escapes intact), as TF Serving matches it."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return raw.split("?", 1)[0]
+    return environ.get("PATH_INFO", "")
 
 
-def _strings(value):
-    if isinstance(value, list):
-        return [_strings(v) for v in value]
-    if _is_b64(value):
-        try:
-            return base64.b64decode(value["b64"], validate=True)
-        except (binascii.Error, TypeError) as error:
-            raise InvalidArgument(f"invalid base64 value: {error}") from error
-    if isinstance(value, str):
-        return value.encode()
-    raise InvalidArgument(f"expected a string or {{'b64': ...}}, got {type(value).__name__}")
-
-
-def _is_b64(value) -> bool:
-    return isinstance(value, dict) and set(value) == {"b64"}
-
-
-def _jsonable(value: np.ndarray):
-    if value.dtype == object:
-        return _decode_strings(value.tolist())
-    return value.tolist()
-
-
-def _decode_strings(value):
-    if isinstance(value, list):
-        return [_decode_strings(v) for v in value]
-    try:
-        return value.decode()
-    except UnicodeDecodeError:
-        return {"b64": base64.b64encode(value).decode()}
-
-
-def _json_object(body: bytes) -> dict:
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as error:
-        raise InvalidArgument(f"JSON Parse error: {error}") from error
-    if not isinstance(document, dict):
-        raise InvalidArgument("JSON Value: request body must be a JSON object")
-    return document
-
-
-def _version(text: str | None) -> int | None:
-    return int(text) if text else None
-
-
-def _message_dict(message) -> dict:
-    return json_format.MessageToDict(
-        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+def _json_text(message, **options) -> str:
+    return json_format.MessageToJson(
+        message, indent=1, always_print_fields_with_no_presence=True, **options
     )
 
 
-def _json(document: dict, status: int = 200) -> Response:
-    return Response(json.dumps(document), status=status, content_type="application/json")
+def _message_json(message) -> bytes:
+    """MessageToJsonString with whitespace and unset fields printed."""
+    return _json_text(message).encode()
 
 
-def _error(status: int, message: str) -> Response:
-    return _json({"error": message}, status)
+def _metadata_json(servable) -> bytes:
+    """ToJsonString(GetModelMetadataResponse): TF Serving's own concatenation of the model spec
+    and the signature map, field names as in the protos."""
+    response = metadata_response(servable)
+    signature_map = get_model_metadata_pb2.SignatureDefMap()
+    response.metadata["signature_def"].Unpack(signature_map)
+    spec = _json_text(response.model_spec, preserving_proto_field_name=True)
+    signature_json = _json_text(signature_map, preserving_proto_field_name=True)
+    return (
+        f'{{\n"model_spec":{spec},\n"metadata": {{"signature_def": {signature_json}}}\n}}\n'
+    ).encode()

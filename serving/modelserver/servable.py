@@ -1,126 +1,159 @@
-"""One loaded version of a SavedModel: its signatures, input checks, runs and warmup."""
+"""One loaded model version, as TF Serving holds it: a MetaGraphDef and a session.
+
+TF Serving loads every SavedModel, TF1 or TF2, into a graph session (SavedModelBundle): the
+restore op fills the variables, the init op runs, and requests feed and fetch tensors by the
+names their SignatureDef gives. It does not check requests against the signature's shapes;
+the graph's ops decide (so TF Serving's `half_plus_two`, declared [-1, 1], takes [3]). This
+module does the same through TensorFlow's graph-session API, which also loads TF1 models with
+reference variables that the eager `tf.saved_model.load` cannot run.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+from google.protobuf import text_format
+from tensorflow.core.protobuf import config_pb2, meta_graph_pb2, saved_model_pb2
 
-from client.tensors import dtype_name, numpy_dtype, to_ndarray
-from serving.modelserver.errors import FailedPrecondition, InvalidArgument
-from training.layout import EXTRA_DIR, WARMUP_FILE
-from training.warmup import read_warmup_records
+from serving.modelserver.errors import NotFound, ServingError
+from serving.modelserver.metrics import ServerMetrics
 
 DEFAULT_SIGNATURE = "serving_default"
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 
-@dataclass(frozen=True)
-class Servable:
-    """A model version ready to run; its TensorFlow functions may be called concurrently."""
+@dataclass(eq=False)
+class SavedModelBundle:
+    """A model version ready to run; `run` may be called from many threads at once."""
 
     name: str
     version: int
     path: Path
-    signature_defs: dict[str, meta_graph_pb2.SignatureDef]
-    functions: dict
+    meta_graph: meta_graph_pb2.MetaGraphDef
+    session: tf.compat.v1.Session
+    _callables: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    @classmethod
-    def load(cls, name: str, version: int, path: Path, tags: tuple[str, ...] = ("serve",)):
-        """Load a TF2 or TF1 SavedModel from `path`."""
-        meta_graph = _meta_graph(path, set(tags))
-        loaded = tf.saved_model.load(str(path), tags=list(tags))
-        signature_defs = dict(meta_graph.signature_def)
-        functions = {
-            key: loaded.signatures[key] for key in signature_defs if key in loaded.signatures
-        }
-        return cls(name, version, path, signature_defs, functions)
-
-    def signature(self, signature_name: str) -> meta_graph_pb2.SignatureDef:
-        key = signature_name or DEFAULT_SIGNATURE
-        if key not in self.functions:
-            raise FailedPrecondition(f'Serving signature key "{key}" not found.')
-        return self.signature_defs[key]
+    @property
+    def signatures(self):
+        return self.meta_graph.signature_def
 
     def run(
-        self, signature_name: str, inputs: dict[str, np.ndarray], output_filter=()
-    ) -> dict[str, np.ndarray]:
-        """Check `inputs` against the signature, run it, return the (filtered) outputs."""
-        key = signature_name or DEFAULT_SIGNATURE
-        signature = self.signature(key)
-        check_inputs(signature, inputs)
-        unknown = sorted(set(output_filter) - set(signature.outputs))
-        if unknown:
-            raise InvalidArgument(
-                f"output tensor alias not found in signature: {', '.join(unknown)}. "
-                f"Outputs expected to be in the set {{{', '.join(sorted(signature.outputs))}}}."
-            )
-        arguments = {alias: tf.constant(value) for alias, value in inputs.items()}
+        self, feeds: dict[str, np.ndarray], fetches: Sequence[str], deadline: float | None = None
+    ) -> list[np.ndarray]:
+        """Session::Run: feed tensors by name, return the fetched tensors in order. A run
+        that has started is not interrupted; `deadline` matters to the batching queue only."""
+        names = tuple(sorted(feeds))
+        run = self._callable(names, tuple(fetches))
         try:
-            results = self.functions[key](**arguments)
-        except tf.errors.InvalidArgumentError as error:
-            raise InvalidArgument(error.message) from error
-        except (ValueError, TypeError) as error:
-            raise InvalidArgument(str(error)) from error
-        wanted = output_filter or signature.outputs.keys()
-        return {alias: _as_numpy(results[alias]) for alias in wanted}
+            return list(run(*(feeds[name] for name in names)))
+        except tf.errors.OpError as error:
+            raise ServingError(error.message, _GRPC_CODES.get(error.error_code)) from None
 
-    def warmup(self) -> int:
-        """Replay the warmup records in assets.extra, as TF Serving does; returns the count."""
-        records = self.path / EXTRA_DIR / WARMUP_FILE
-        if not records.exists():
-            return 0
-        count = 0
-        for log in read_warmup_records(records):
-            if log.WhichOneof("log_type") != "predict_log":
-                continue
-            request = log.predict_log.request
-            inputs = {key: to_ndarray(proto) for key, proto in request.inputs.items()}
-            self.run(request.model_spec.signature_name, inputs, tuple(request.output_filter))
-            count += 1
-        return count
+    def close(self) -> None:
+        self.session.close()
+
+    def _callable(self, feeds: tuple[str, ...], fetches: tuple[str, ...]):
+        """A session callable per feed/fetch set, made once. The public `make_callable`
+        goes through `Session.run`, which refuses feeds whose shapes differ from the graph's;
+        TF Serving feeds them, so this uses the callable API underneath it."""
+        key = (feeds, fetches)
+        found = self._callables.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._callables.get(key)
+            if found is None:
+                options = config_pb2.CallableOptions(feed=feeds, fetch=fetches)
+                try:
+                    found = self.session._make_callable_from_options(options)
+                except tf.errors.OpError as error:
+                    raise ServingError(error.message, _GRPC_CODES.get(error.error_code)) from None
+                self._callables[key] = found
+        return found
 
 
-def check_inputs(signature: meta_graph_pb2.SignatureDef, inputs: dict[str, np.ndarray]) -> None:
-    """Names, dtypes and shapes must match the signature; the message says what does not."""
-    expected, given = set(signature.inputs), set(inputs)
-    if expected != given:
-        extra = ", ".join(sorted(given - expected)) or "none"
-        missing = ", ".join(sorted(expected - given)) or "none"
-        raise InvalidArgument(
-            f"input size does not match signature: {len(given)}!={len(expected)} "
-            f"len({{{', '.join(sorted(given))}}}) != len({{{', '.join(sorted(expected))}}}). "
-            f"Sent extra: {{{extra}}}. Missing but required: {{{missing}}}."
-        )
-    for alias, value in inputs.items():
-        info = signature.inputs[alias]
-        wanted = numpy_dtype(info.dtype)
-        if value.dtype != wanted and not (wanted.kind == "O" and value.dtype.kind in "OSU"):
-            raise InvalidArgument(
-                f"input '{alias}': expects {dtype_name(info.dtype)} but got {value.dtype.name}"
-            )
-        if info.tensor_shape.unknown_rank:
-            continue
-        dims = [d.size for d in info.tensor_shape.dim]
-        if len(dims) != value.ndim or any(
-            want not in (-1, got) for want, got in zip(dims, value.shape, strict=True)
-        ):
-            shown = [None if d == -1 else d for d in dims]
-            raise InvalidArgument(
-                f"input '{alias}': expects shape {shown} but got {list(value.shape)}"
-            )
+def find_saved_model(path: Path) -> Path:
+    for name in SAVED_MODEL_FILES:
+        if (path / name).is_file():
+            return path / name
+    raise NotFound(
+        f"Could not find SavedModel .pb or .pbtxt at supplied export directory path: {path}. "
+        "Check that the directory exists and that you have the right permissions for "
+        "accessing it."
+    )
+
+
+def load_bundle(
+    name: str,
+    version: int,
+    path: Path,
+    tags: Sequence[str],
+    session_config: config_pb2.ConfigProto,
+    metrics: ServerMetrics,
+) -> SavedModelBundle:
+    """LoadSavedModel: the MetaGraphDef with exactly `tags`, restored into a new session."""
+    started = time.perf_counter()
+    try:
+        meta_graph = _meta_graph(path, set(tags))
+        graph = tf.Graph()
+        session = tf.compat.v1.Session(graph=graph, config=session_config)
+        with graph.as_default():
+            tf.compat.v1.saved_model.loader.load(session, list(tags), str(path))
+    except ServingError:
+        metrics.load_attempt_count.increment(path, "fail")
+        raise
+    except tf.errors.OpError as error:
+        metrics.load_attempt_count.increment(path, "fail")
+        raise ServingError(error.message, _GRPC_CODES.get(error.error_code)) from None
+    except (OSError, ValueError, RuntimeError) as error:
+        metrics.load_attempt_count.increment(path, "fail")
+        raise ServingError(f"{type(error).__name__}: {error}", grpc.StatusCode.INTERNAL) from None
+    micros = int((time.perf_counter() - started) * 1e6)
+    metrics.load_attempt_count.increment(path, "success")
+    metrics.load_latency.increment(path, by=micros)
+    metrics.load_latency_by_stage.add(micros, path, "restore_graph")
+    return SavedModelBundle(name, version, path, meta_graph, session)
+
+
+def session_config(flags, config: config_pb2.ConfigProto) -> config_pb2.ConfigProto:
+    """The session ConfigProto TF Serving builds (server.cc): the config file's, with the
+    parallelism flags and the GPU memory fraction applied on top."""
+    merged = config_pb2.ConfigProto()
+    merged.CopyFrom(config)
+    intra, inter = flags.tensorflow_intra_op_parallelism, flags.tensorflow_inter_op_parallelism
+    if intra > 0 or inter > 0:
+        merged.intra_op_parallelism_threads = intra
+        merged.inter_op_parallelism_threads = inter
+    else:
+        merged.intra_op_parallelism_threads = flags.tensorflow_session_parallelism
+        merged.inter_op_parallelism_threads = flags.tensorflow_session_parallelism
+    merged.gpu_options.per_process_gpu_memory_fraction = flags.per_process_gpu_memory_fraction
+    return merged
 
 
 def _meta_graph(path: Path, tags: set[str]) -> meta_graph_pb2.MetaGraphDef:
-    saved_model = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
+    file = find_saved_model(path)
+    saved_model = saved_model_pb2.SavedModel()
+    if file.suffix == ".pbtxt":
+        text_format.Parse(file.read_text(), saved_model)
+    else:
+        saved_model.ParseFromString(file.read_bytes())
     for meta_graph in saved_model.meta_graphs:
         if set(meta_graph.meta_info_def.tags) == tags:
             return meta_graph
-    raise FailedPrecondition(f"{path}: no MetaGraphDef with tags {sorted(tags)}")
+    raise NotFound(
+        f"Could not find meta graph def matching supplied tags: {{ {' '.join(sorted(tags))} }}. "
+        "To inspect available tag-sets in the SavedModel, please use the SavedModel CLI: "
+        "`saved_model_cli`"
+    )
 
 
-def _as_numpy(tensor) -> np.ndarray:
-    value = tensor.numpy()
-    return value.astype(object) if value.dtype.kind == "S" else np.asarray(value)
+_GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}

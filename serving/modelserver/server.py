@@ -1,131 +1,211 @@
-"""The embedded model server: wires manager, core, gRPC and REST, and stops gracefully."""
+"""The embedded model server: wires manager, core, gRPC and REST, and stops gracefully.
+
+Start-up follows TF Serving's `Server::BuildAndStart` (`model_servers/server.cc`): the flags
+are checked, the configured models are loaded and awaited (a model that cannot load fails the
+start), and only then do the gRPC and REST ports open.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import time
 from concurrent import futures
 from pathlib import Path
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from werkzeug.serving import make_server
 
 from client.protos import model_service_pb2_grpc, prediction_service_pb2_grpc
-from serving.modelserver import config
-from serving.modelserver.core import ModelServerCore
+from serving.modelserver import config, inference
+from serving.modelserver.batching import BatchingSession, SharedBatchScheduler
+from serving.modelserver.core import ModelServerCore, Servable
 from serving.modelserver.grpc_api import ModelServicer, PredictionServicer
-from serving.modelserver.manager import ModelManager
+from serving.modelserver.manager import ManagerOptions, ModelManager
 from serving.modelserver.metrics import ServerMetrics
 from serving.modelserver.rest_api import RestApi
-from serving.modelserver.servable import Servable
+from serving.modelserver.servable import load_bundle, session_config
+from serving.modelserver.warmup import run_warmup
 
 log = logging.getLogger(__name__)
+
+HEALTH_SERVICES = ("", "ModelService", "PredictionService")
+"""The names TF Serving marks SERVING when --enable_grpc_healthcheck_service is set."""
 
 
 class ModelServer:
     def __init__(self, flags):
+        config.check_flags(flags)
         self.flags = flags
         self.metrics = ServerMetrics()
-        self.manager = ModelManager(
-            self._load, self.metrics.observe_load, flags.allow_version_labels_for_unavailable_models
+        self.options = inference.Options(method_name_check=flags.enable_signature_method_name_check)
+        self._model_configs = config.model_configs(flags)
+        self._batching = config.batching_options(flags)
+        self._scheduler = (
+            SharedBatchScheduler(self._batching.num_batch_threads, self._batching.thread_pool_name)
+            if self._batching
+            else None
         )
-        self.core = ModelServerCore(self.manager, self.metrics, config.batching_options(flags))
-        self._configs = config.model_configs(flags)
+        self._session_config = session_config(flags, config.session_config_proto(flags))
+        self._tags = flags.saved_model_tags.split(",")
+        self.manager = ModelManager(
+            self._load,
+            self._unload,
+            ManagerOptions(
+                max_num_load_retries=flags.max_num_load_retries,
+                load_retry_interval_micros=flags.load_retry_interval_micros,
+                file_system_poll_wait_seconds=flags.file_system_poll_wait_seconds,
+                num_load_threads=flags.num_load_threads,
+                allow_version_labels_for_unavailable_models=(
+                    flags.allow_version_labels_for_unavailable_models
+                ),
+            ),
+        )
+        self.core = ModelServerCore(self.manager, self.metrics, self.options)
         self._stop = threading.Event()
         self._grpc = None
+        self._health = None
         self._rest = None
         self.grpc_port = 0
 
     def start(self) -> None:
-        """Load every configured model, then open the gRPC and REST ports."""
-        self.manager.apply_config(self._configs)
+        """Load and await every configured model, then open the ports; raises a ServingError
+        when the models or the configuration are unusable."""
         flags = self.flags
-        workers = flags.grpc_max_threads or 4 * (os.cpu_count() or 1)
-        self._grpc = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=workers), options=config.grpc_options(flags)
-        )
-        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-            PredictionServicer(self.core, flags.response_tensor_content), self._grpc
-        )
-        model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-            ModelServicer(self.core, self.manager.apply_config), self._grpc
-        )
-        credentials = config.server_credentials(flags)
-        address = f"0.0.0.0:{flags.port}"
-        if credentials is None:
-            self.grpc_port = self._grpc.add_insecure_port(address)
-        else:
-            self.grpc_port = self._grpc.add_secure_port(address, credentials)
-        if flags.grpc_socket_path:
-            self._grpc.add_insecure_port(f"unix:{flags.grpc_socket_path}")
-        self._grpc.start()
-        print(f"Running gRPC ModelServer at 0.0.0.0:{self.grpc_port} ...", flush=True)
+        self.manager.apply_config(self._model_configs)
+        prometheus_path = config.prometheus_path(flags)
+        self._start_grpc()
         if flags.rest_api_port:
-            app = RestApi(
-                self.core,
-                self.metrics,
-                config.prometheus_path(flags),
-                timeout_seconds=flags.rest_api_timeout_in_ms / 1000,
-                max_concurrent=flags.rest_api_num_threads,
-            )
-            self._rest = make_server("0.0.0.0", flags.rest_api_port, app, threaded=True)
-            self._rest.daemon_threads = False
-            self._rest.block_on_close = True
-            threading.Thread(target=self._rest.serve_forever, name="rest", daemon=True).start()
-            print(f"Exporting HTTP/REST API at:localhost:{flags.rest_api_port} ...", flush=True)
-        threading.Thread(
-            target=self.manager.run_polling,
-            args=(flags.file_system_poll_wait_seconds, self._stop),
-            name="fs-poll",
-            daemon=True,
-        ).start()
+            if flags.rest_api_port == flags.port:
+                log.error(
+                    "server_options.http_port cannot be same as grpc_port. Please use a "
+                    "different port for HTTP/REST API. Skipped exporting HTTP/REST API."
+                )
+            else:
+                self._start_rest(prometheus_path)
+        self._thread(self.manager.run_polling, "fs-poll", self._stop)
         if flags.model_config_file and flags.model_config_file_poll_wait_seconds > 0:
-            threading.Thread(target=self._poll_config_file, name="config-poll", daemon=True).start()
+            self._thread(self._poll_config_file, "config-poll")
 
     def wait(self) -> None:
         self._stop.wait()
 
     def request_stop(self) -> None:
         self._stop.set()
+        self.manager.stop()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def stop(self, grace_seconds: float = 10.0) -> None:
         """Refuse new requests, let in-flight ones finish (up to the grace period), then exit."""
         self._stop.set()
+        self.manager.stop()
+        if self._health is not None:
+            self._health.enter_graceful_shutdown()
         if self._grpc is not None:
             self._grpc.stop(grace_seconds).wait()
         if self._rest is not None:
             self._rest.shutdown()
             self._rest.server_close()
-        self.core.close()
+        if self._scheduler is not None:
+            self._scheduler.stop()
+
+    def reload_config(self, model_configs) -> None:
+        """HandleReloadConfigRequest's effect: the same as a config file the server re-reads."""
+        self.manager.apply_config(model_configs)
+
+    def _start_grpc(self) -> None:
+        flags = self.flags
+        self._grpc = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max(1, flags.grpc_max_threads)),
+            options=config.grpc_options(flags),
+        )
+        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+            PredictionServicer(self.core, flags.enable_serialization_as_tensor_content),
+            self._grpc,
+        )
+        model_service_pb2_grpc.add_ModelServiceServicer_to_server(
+            ModelServicer(self.core, self.reload_config), self._grpc
+        )
+        if flags.enable_grpc_healthcheck_service:
+            self._health = health.HealthServicer()
+            for service in HEALTH_SERVICES:
+                self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
+            health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
+        credentials = config.server_credentials(flags)
+        if flags.port:
+            address = f"0.0.0.0:{flags.port}"
+            if credentials is None:
+                self.grpc_port = self._grpc.add_insecure_port(address)
+            else:
+                self.grpc_port = self._grpc.add_secure_port(address, credentials)
+        if flags.grpc_socket_path:
+            socket = f"unix:{flags.grpc_socket_path}"
+            if credentials is None:
+                self._grpc.add_insecure_port(socket)
+            else:
+                self._grpc.add_secure_port(socket, credentials)
+        self._grpc.start()
+        if flags.port:
+            print(f"Running gRPC ModelServer at 0.0.0.0:{self.grpc_port} ...", flush=True)
+        if flags.grpc_socket_path:
+            print(f"Running gRPC ModelServer at UNIX socket {flags.grpc_socket_path} ...")
+
+    def _start_rest(self, prometheus_path: str | None) -> None:
+        flags = self.flags
+        app = RestApi(
+            self.core,
+            prometheus_path,
+            timeout_seconds=flags.rest_api_timeout_in_ms / 1000,
+            max_concurrent=flags.rest_api_num_threads,
+            cors=flags.rest_api_enable_cors_support,
+        )
+        self._rest = make_server("0.0.0.0", flags.rest_api_port, app, threaded=True)
+        self._rest.daemon_threads = False
+        self._rest.block_on_close = True
+        self._thread(self._rest.serve_forever, "rest")
+        print(f"Exporting HTTP/REST API at:localhost:{flags.rest_api_port} ...", flush=True)
 
     def _load(self, name: str, version: int, path: Path) -> Servable:
-        flags = self.flags
-        tags = tuple(t.strip() for t in flags.saved_model_tags.split(",") if t.strip())
-        attempts = 1 + max(0, flags.max_num_load_retries)
-        for attempt in range(1, attempts + 1):
+        """The version's bundle, wrapped for batching as configured, warmed up."""
+        bundle = load_bundle(name, version, path, self._tags, self._session_config, self.metrics)
+        session = bundle
+        options = self._batching
+        if options is not None and self.flags.enable_per_model_batching_parameters:
+            options = config.per_model_batching_options(path, options)
+        if options is not None:
+            session = BatchingSession(bundle.run, self._scheduler, options, self.metrics, name)
+        servable = Servable(bundle, session)
+        if self.flags.enable_model_warmup:
             try:
-                servable = Servable.load(name, version, path, tags)
-                if flags.enable_model_warmup:
-                    for _ in range(max(1, flags.num_request_iterations_for_warmup)):
-                        servable.warmup()
-                return servable
-            except Exception:
-                if attempt == attempts or self._stop.is_set():
-                    raise
-                log.warning(
-                    "%s version %d: load attempt %d failed; retrying", name, version, attempt
+                run_warmup(
+                    path,
+                    bundle.signatures,
+                    session.run,
+                    self.flags.num_request_iterations_for_warmup,
+                    self.options,
+                    self.metrics,
                 )
-                time.sleep(flags.load_retry_interval_micros / 1e6)
-        raise AssertionError("unreachable")
+            except BaseException:
+                self._unload(servable)
+                raise
+        return servable
+
+    def _unload(self, servable: Servable) -> None:
+        """Close a batching session's queues; the session itself goes when its last in-flight
+        request lets go of it."""
+        if isinstance(servable.session, BatchingSession):
+            servable.session.close()
 
     def _poll_config_file(self) -> None:
         interval = self.flags.model_config_file_poll_wait_seconds
         while not self._stop.wait(interval):
             try:
                 self.manager.apply_config(config.model_configs(self.flags))
-            except Exception:
-                log.exception(
-                    "reloading %s failed; keeping the previous config", self.flags.model_config_file
-                )
+            except Exception as error:
+                log.error("PollFilesystemAndReloadConfig failed to ReloadConfig: %s", error)
+
+    def _thread(self, target, name: str, *args) -> None:
+        threading.Thread(target=target, args=args, name=name, daemon=True).start()

@@ -16,6 +16,6 @@ def version_status_proto(status: VersionStatus) -> get_model_status_pb2.ModelVer
     proto = get_model_status_pb2.ModelVersionStatus(version=status.version, state=int(status.state))
     proto.status.SetInParent()
     if status.error is not None:
-        proto.status.error_code = status.error.grpc_code.value[0]
+        proto.status.error_code = status.error.code.value[0]
         proto.status.error_message = str(status.error)
     return proto
