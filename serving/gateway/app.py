@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from urllib.parse import quote
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -41,14 +42,16 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
     spec = docs.openapi(settings)
     docs_page = docs.html(spec)
 
-    def guarded(scope: str):
-        """API key check (when keys are configured), then a slot in this worker."""
+    def guarded(scope):
+        """API key check (when keys are configured), then a slot in this worker. `scope` is a
+        name, or a function of the request that gives one."""
 
         def wrap(view):
             @functools.wraps(view)
             def run(*args, **kwargs):
                 if settings.api_keys:
-                    auth.authorize(settings.api_keys, request.headers, scope)
+                    needed = scope() if callable(scope) else scope
+                    auth.authorize(settings.api_keys, request.headers, needed)
                 with admission.slot():
                     return view(*args, **kwargs)
 
@@ -89,17 +92,13 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
     def forecast_route():
         return run_task(forecasts, json_body())
 
-    @app.post("/v1/models/<name>:predict")
-    @app.post("/v1/models/<name>/versions/<version>:predict")
-    @app.post("/v1/models/<name>/labels/<label>:predict")
-    @guarded("predict")
-    def predict_route(name: str, version: str | None = None, label: str | None = None):
-        validation.label(name, "model name")
-        pin = pin_of({"version": version} if version else {"label": label} if label else {})
+    @app.route("/v1/models/<path:target>", methods=["GET", "POST"])
+    @guarded(lambda: passthrough.scope(request.method))
+    def tf_serving_route(target: str):
+        name = passthrough.model_name(target)
         g.model = name if name in settings.models else "other"
-        passthrough.check(json_body())
-        answer = passthrough.forward(backend, name, pin, raw_body())
-        return Response(answer, mimetype="application/json")
+        body = raw_body() if request.method == "POST" else b""
+        return passthrough.forward(backend, request.method, raw_path(), body, request.content_type)
 
     @app.get("/v1/models")
     @guarded("models")
@@ -150,6 +149,7 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
 
     @app.before_request
     def start():
+        g.tf_serving = request.path.startswith("/v1/models/")
         g.started = time.perf_counter()
         g.request_id = access.request_id(request.headers.get("X-Request-ID"))
         g.model = "-"
@@ -180,8 +180,12 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
         metrics.ERRORS.labels(error.code).inc()
-        response = jsonify(error.body())
-        response.status_code = error.status
+        if g.get("tf_serving"):
+            body = passthrough.error_body(error.message)
+            response = Response(body, status=error.status, content_type="application/json")
+        else:
+            response = jsonify(error.body())
+            response.status_code = error.status
         if isinstance(error, Unauthenticated):
             response.headers["WWW-Authenticate"] = 'Bearer realm="seqserve"'
         if isinstance(error, TooManyRequests):
@@ -200,8 +204,10 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
     def unexpected(error: Exception):
         access.log_error(g.get("request_id", "-"), repr(error))
         metrics.ERRORS.labels("internal").inc()
-        body = {"error": {"code": "internal", "message": "internal error; see the gateway log"}}
-        return jsonify(body), 500
+        message = "internal error; see the gateway log"
+        if g.get("tf_serving"):
+            return Response(passthrough.error_body(message), 500, content_type="application/json")
+        return jsonify({"error": {"code": "internal", "message": message}}), 500
 
     return app
 
@@ -233,6 +239,14 @@ def raw_body() -> bytes:
         else:
             g.raw_body = request.get_data()
     return g.raw_body
+
+
+def raw_path() -> str:
+    """The path as the client sent it (percent-escapes intact), for the model server to parse."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return raw.split("?", 1)[0]
+    return quote(request.path, safe="/:@!$&'()*+,;=", errors="surrogateescape")
 
 
 def uploaded_image() -> bytes:

@@ -3,7 +3,8 @@ optionally limited to some routes:
 
     GATEWAY_API_KEYS="<sha256 hex>,<sha256 hex>:sum|digits"
 
-Scopes: sum, digits, forecast, predict (the TF Serving passthrough), models (GET /v1/models);
+Scopes: sum, digits, forecast, predict (POST to the TF Serving REST API), models (GET /v1/models
+and TF Serving's status and metadata);
 no scope means all of them. Callers send `Authorization: Bearer <key>` or `X-API-Key: <key>`.
 Digests are compared in constant time; keys are never logged. `python -m serving.gateway.auth`
 prints a new key and its entry.

@@ -1,6 +1,6 @@
 """The one connection from the gateway to the model server: gRPC for predictions and status
-(one channel per process, deadlines, UNAVAILABLE retried with backoff) and HTTP for the REST
-predict passthrough. Model-server failures become typed API errors here."""
+(one channel per process, deadlines, UNAVAILABLE retried with backoff) and HTTP for the TF
+Serving REST proxy. Model-server failures become typed API errors here."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ class Pin:
 
 @dataclass(frozen=True)
 class Forwarded:
-    """A model server REST response: status and raw JSON body."""
+    """A model server REST response: status, raw body and its Content-Type."""
 
     status: int
     body: bytes
+    content_type: str = "application/json"
 
 
 class Backend:
@@ -71,17 +72,21 @@ class Backend:
         with _translated(model, "status"):
             return self.client.status(model, timeout=timeout)
 
-    def forward_predict(self, path: str, body: bytes) -> Forwarded:
-        """POST a TF Serving REST predict body to the same path on the model server."""
+    def forward(
+        self, method: str, path: str, body: bytes, content_type: str | None = None
+    ) -> Forwarded:
+        """Send a TF Serving REST request to the same path on the model server."""
         started = time.perf_counter()
         outcome = "OK"
+        headers = {"Content-Type": content_type} if content_type else {}
         try:
             for attempt in (1, 2):  # a kept-alive connection may have been closed meanwhile
                 connection = self._connection()
                 try:
-                    connection.request("POST", path, body, {"Content-Type": "application/json"})
+                    connection.request(method, path, body if method == "POST" else None, headers)
                     response = connection.getresponse()
-                    return Forwarded(response.status, response.read())
+                    answer_type = response.getheader("Content-Type") or "application/json"
+                    return Forwarded(response.status, response.read(), answer_type)
                 except TimeoutError:
                     outcome = "DEADLINE_EXCEEDED"
                     self._drop_connection()
@@ -94,7 +99,7 @@ class Backend:
                             f"model server unreachable: {error}"
                         ) from None
         finally:
-            BACKEND_SECONDS.labels("-", "rest_predict", outcome).observe(
+            BACKEND_SECONDS.labels("-", "rest_proxy", outcome).observe(
                 time.perf_counter() - started
             )
         raise AssertionError("unreachable")

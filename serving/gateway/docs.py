@@ -214,18 +214,26 @@ def openapi(settings: GatewaySettings) -> dict:
         },
         "PredictRequest": {
             "type": "object",
-            "description": "TF Serving's REST predict body, forwarded unchanged",
-            "additionalProperties": False,
+            "description": "TF Serving's REST predict body (g3doc/api_rest.md), forwarded as is",
             "properties": {
                 "signature_name": {"type": "string"},
                 "instances": {"type": "array"},
                 "inputs": {},
-                "output_filter": {"type": "array", "items": {"type": "string"}},
             },
         },
-        "PredictResponse": {
+        "ExamplesRequest": {
             "type": "object",
-            "description": 'TF Serving\'s answer: {"predictions": ...} or {"outputs": ...}',
+            "description": "TF Serving's REST classify/regress body, forwarded as is",
+            "properties": {
+                "signature_name": {"type": "string"},
+                "context": {"type": "object"},
+                "examples": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+        "TFServingError": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "string"}},
         },
         "ModelList": {
             "type": "object",
@@ -272,26 +280,37 @@ def openapi(settings: GatewaySettings) -> dict:
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
     }
 
-    def passthrough(summary: str, *parameters: dict) -> dict:
-        return {
-            "post": {
-                "summary": summary,
-                "parameters": [name_parameter, *parameters],
-                "requestBody": {
-                    "required": True,
-                    "content": {JSON: {"schema": {"$ref": "#/components/schemas/PredictRequest"}}},
-                },
-                "responses": {
-                    "200": {
-                        "description": "TF Serving's response",
+    def tf_serving(method: str, summary: str, request_schema: str | None = None) -> dict:
+        operation = {
+            "summary": summary
+            + ". TF Serving's REST API, proxied unchanged; /versions/{version} or "
+            "/labels/{label} may follow the model name.",
+            "parameters": [name_parameter],
+            "responses": {
+                "200": {"description": "TF Serving's answer", "content": {JSON: {}}},
+                **{
+                    str(status): {
+                        "description": description,
                         "content": {
-                            JSON: {"schema": {"$ref": "#/components/schemas/PredictResponse"}}
+                            JSON: {"schema": {"$ref": "#/components/schemas/TFServingError"}}
                         },
-                    },
-                    **_error_responses(*PREDICT_ERRORS),
+                    }
+                    for status, description in (
+                        (400, "TF Serving refused the request (its message)"),
+                        (401, "API keys are configured and none or an unknown one was sent"),
+                        (404, "Unknown model or version"),
+                        (413, "Body over the size limit"),
+                        (503, "The model server is unreachable"),
+                    )
                 },
-            }
+            },
         }
+        if request_schema:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{request_schema}"}}},
+            }
+        return {method: operation}
 
     def simple_get(summary: str, schema: str | None, content_type: str = JSON, **extra) -> dict:
         content = {content_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
@@ -336,25 +355,11 @@ def openapi(settings: GatewaySettings) -> dict:
                 "ForecastResponse",
             )
         },
-        "/v1/models/{name}:predict": passthrough("TF Serving REST predict, newest version"),
-        "/v1/models/{name}/versions/{version}:predict": passthrough(
-            "TF Serving REST predict, one version",
-            {
-                "name": "version",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "integer", "minimum": 1},
-            },
-        ),
-        "/v1/models/{name}/labels/{label}:predict": passthrough(
-            "TF Serving REST predict, a labelled version",
-            {
-                "name": "label",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
-            },
-        ),
+        "/v1/models/{name}": tf_serving("get", "Model status (GetModelStatus)"),
+        "/v1/models/{name}/metadata": tf_serving("get", "Model metadata (GetModelMetadata)"),
+        "/v1/models/{name}:predict": tf_serving("post", "Predict", "PredictRequest"),
+        "/v1/models/{name}:classify": tf_serving("post", "Classify", "ExamplesRequest"),
+        "/v1/models/{name}:regress": tf_serving("post", "Regress", "ExamplesRequest"),
         "/v1/models": simple_get(
             "Models, versions and states (TF Serving GetModelStatus)",
             "ModelList",

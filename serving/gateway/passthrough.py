@@ -1,48 +1,40 @@
-"""POST /v1/models/{name}[/versions/{v}|/labels/{l}]:predict: a TF Serving REST predict body,
-checked for shape, forwarded unchanged to the model server's REST API, its answer returned."""
+"""`/v1/models/...`: TF Serving's REST API through the gateway, so a TF Serving REST client can
+point at the gateway unchanged.
+
+Status, metadata, `:predict`, `:classify` and `:regress` (with `/versions/N` or `/labels/L`)
+go to the model server's REST port as they came (path, body, Content-Type), and its answer
+comes back as it went (status, body, Content-Type): TF Serving decides what is valid and
+words its own `{"error": "..."}`. The gateway still applies API keys, the body limit, the
+in-flight bound and request IDs; its own refusals on these routes use TF Serving's error
+shape too, so the same client code parses every answer.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 
-from serving.gateway import validation
-from serving.gateway.backend import Backend, Pin
-from serving.gateway.errors import ApiError, InvalidInput, from_http
+from flask import Response
 
-BODY_FIELDS = ("signature_name", "instances", "inputs", "output_filter")
-
-
-def check(body: dict) -> None:
-    validation.only_fields(body, BODY_FIELDS)
-    if ("instances" in body) == ("inputs" in body):
-        raise InvalidInput(
-            'body: expected exactly one of "instances" (row format) or "inputs" (columnar format)'
-        )
-    if "signature_name" in body and not isinstance(body["signature_name"], str):
-        raise InvalidInput(
-            f"signature_name: expected a string, got {validation.describe(body['signature_name'])}"
-        )
+from serving.gateway.backend import Backend
 
 
-def model_path(name: str, pin: Pin) -> str:
-    if pin.version is not None:
-        return f"/v1/models/{name}/versions/{pin.version}:predict"
-    if pin.label is not None:
-        return f"/v1/models/{name}/labels/{pin.label}:predict"
-    return f"/v1/models/{name}:predict"
+def model_name(target: str) -> str:
+    """The model a `/v1/models/<target>` path names."""
+    return re.split(r"[/:]", target, maxsplit=1)[0]
 
 
-def forward(backend: Backend, name: str, pin: Pin, raw: bytes) -> bytes:
-    """The model server's JSON response body; its errors raised as typed API errors."""
-    answer = backend.forward_predict(model_path(name, pin), raw)
-    if answer.status == 200:
-        return answer.body
-    raise _error(answer.status, answer.body)
+def scope(method: str) -> str:
+    """API-key scope: running a model is `predict`, reading status or metadata is `models`."""
+    return "predict" if method == "POST" else "models"
 
 
-def _error(status: int, body: bytes) -> ApiError:
-    try:
-        message = json.loads(body)["error"]
-    except (ValueError, KeyError, TypeError):
-        message = body.decode(errors="replace")[:500] or f"HTTP {status}"
-    return from_http(status, f"model server: {message}")
+def forward(backend: Backend, method: str, path: str, body: bytes, content_type: str | None):
+    """The model server's answer to the same request, unchanged."""
+    answer = backend.forward(method, path, body, content_type)
+    return Response(answer.body, status=answer.status, content_type=answer.content_type)
+
+
+def error_body(message: str) -> bytes:
+    """TF Serving's error shape (its writer's layout: json_tensor.cc, MakeJsonFromStatus)."""
+    return b'{\n    "error": ' + json.dumps(message, ensure_ascii=False).encode() + b"\n}"

@@ -1,6 +1,7 @@
 """`python -m serving.modelserver --port=8500 --rest_api_port=8501 --model_config_file=...`
 
-Behaves as `tensorflow_model_server`'s main (`model_servers/main.cc`): `--version` prints and
+Behaves as `tensorflow_model_server`'s main (`model_servers/main.cc`), and checks its command
+line before it loads TensorFlow, so a mistake is reported at once: `--version` prints and
 exits 0; a flag value that does not parse prints the usage and exits 255; unknown arguments
 are reported and ignored; XLA JIT compilation is disabled unless
 --xla_cpu_compilation_enabled or --xla_gpu_compilation_enabled; a server that cannot start
@@ -11,16 +12,15 @@ requests and exit 0.
 from __future__ import annotations
 
 import ctypes
+import importlib.metadata
+import importlib.util
 import logging
 import signal
 import sys
 from pathlib import Path
 
-import tensorflow as tf
-
 from serving.modelserver import flags as server_flags
 from serving.modelserver.errors import ServingError
-from serving.modelserver.server import ModelServer
 
 VERSION = "seqserve-embedded 0.1.0 (TensorFlow Serving API 2.21)"
 FAILED = 255
@@ -34,7 +34,8 @@ log = logging.getLogger("serving.modelserver")
 def disable_xla_compilation() -> None:
     """Make XLA JIT compilation fail with "XLA compilation disabled", as TF Serving does
     without its XLA flags, by calling the same TensorFlow function."""
-    library = Path(tf.__file__).parent / "libtensorflow_cc.so.2"
+    package = importlib.util.find_spec("tensorflow").submodule_search_locations[0]
+    library = Path(package) / "libtensorflow_cc.so.2"
     try:
         getattr(ctypes.CDLL(str(library)), DISABLE_XLA_SYMBOL)()
     except (OSError, AttributeError) as error:
@@ -56,12 +57,20 @@ def main(argv: list[str] | None = None) -> int:
         return FAILED
     flags = parsed.values
     if flags.version:
-        print(f"TensorFlow ModelServer: {VERSION}\nTensorFlow Library: {tf.__version__}")
+        library = importlib.metadata.version("tensorflow")
+        print(f"TensorFlow ModelServer: {VERSION}\nTensorFlow Library: {library}")
         return 0
     for argument in parsed.unknown:
         print(f"unknown argument: {argument}", flush=True)
     for name, why in parsed.ignored_flags():
         log.warning("--%s has no effect here: %s", name, why)
+    try:
+        server_flags.check(flags)
+    except ServingError as error:
+        print(f"Failed to start server. Error: {error.status_string()}", flush=True)
+        return FAILED
+    from serving.modelserver.server import ModelServer  # loads the TensorFlow runtime
+
     if not (flags.xla_cpu_compilation_enabled or flags.xla_gpu_compilation_enabled):
         disable_xla_compilation()
     try:

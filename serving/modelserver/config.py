@@ -59,39 +59,6 @@ def model_configs(flags) -> list:
     return [single]
 
 
-def check_flags(flags) -> None:
-    """BuildAndStart's checks of the flags alone."""
-    if flags.port == 0 and not flags.grpc_socket_path:
-        raise InvalidArgument(
-            "At least one of server_options.grpc_port or server_options.grpc_socket_path must "
-            "be set."
-        )
-    if flags.use_alts_credentials and flags.ssl_config_file:
-        raise InvalidArgument(
-            "Either use_alts_credentials must be false or ssl_config_file must be empty."
-        )
-    if not flags.model_base_path and not flags.model_config_file:
-        raise InvalidArgument(
-            "Both server_options.model_base_path and server_options.model_config_file are empty!"
-        )
-    if not flags.enable_batching and flags.batching_parameters_file:
-        raise InvalidArgument(
-            "server_options.batching_parameters_file is set without setting "
-            "server_options.enable_batching to true."
-        )
-    parallelism = (
-        flags.tensorflow_intra_op_parallelism,
-        flags.tensorflow_inter_op_parallelism,
-        flags.tensorflow_session_parallelism,
-    )
-    if all(value > 0 for value in parallelism):
-        raise InvalidArgument(
-            "Either configure server_options.tensorflow_session_parallelism or "
-            "(server_options.tensorflow_intra_op_parallelism, "
-            "server_options.tensorflow_inter_op_parallelism) separately. You cannot configure all."
-        )
-
-
 def batching_options(flags) -> BatchingOptions | None:
     """The server-wide batching options; None without --enable_batching."""
     if not flags.enable_batching:

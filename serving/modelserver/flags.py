@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+from serving.modelserver.errors import InvalidArgument
+
 CPUS = os.cpu_count() or 1
 
 
@@ -223,9 +225,43 @@ def usage(program: str = "python -m serving.modelserver") -> str:
     for flag in FLAGS:
         shown = f'"{flag.default}"' if flag.kind is str else _text(flag.default)
         kind = {int: "int", bool: "bool", float: "float", str: "string"}[flag.kind]
-        lines.append(f"\t--{flag.name}={shown:<24}\t{kind}\t{flag.help}")
+        note = f" (no effect here: {flag.no_effect})" if flag.no_effect else ""
+        lines.append(f"\t{'--' + flag.name + '=' + shown:<33}\t{kind}\t{flag.help}{note}")
     return "\n".join(lines) + "\n"
 
 
 def _text(value: object) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def check(flags) -> None:
+    """Server::BuildAndStart's checks of the flags alone (server.cc)."""
+    if flags.port == 0 and not flags.grpc_socket_path:
+        raise InvalidArgument(
+            "At least one of server_options.grpc_port or server_options.grpc_socket_path must "
+            "be set."
+        )
+    if flags.use_alts_credentials and flags.ssl_config_file:
+        raise InvalidArgument(
+            "Either use_alts_credentials must be false or ssl_config_file must be empty."
+        )
+    if not flags.model_base_path and not flags.model_config_file:
+        raise InvalidArgument(
+            "Both server_options.model_base_path and server_options.model_config_file are empty!"
+        )
+    if not flags.enable_batching and flags.batching_parameters_file:
+        raise InvalidArgument(
+            "server_options.batching_parameters_file is set without setting "
+            "server_options.enable_batching to true."
+        )
+    parallelism = (
+        flags.tensorflow_intra_op_parallelism,
+        flags.tensorflow_inter_op_parallelism,
+        flags.tensorflow_session_parallelism,
+    )
+    if all(value > 0 for value in parallelism):
+        raise InvalidArgument(
+            "Either configure server_options.tensorflow_session_parallelism or "
+            "(server_options.tensorflow_intra_op_parallelism, "
+            "server_options.tensorflow_inter_op_parallelism) separately. You cannot configure all."
+        )

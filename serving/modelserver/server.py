@@ -13,11 +13,13 @@ from concurrent import futures
 from pathlib import Path
 
 import grpc
+import tensorflow  # noqa: F401  (the runtime, before client.protos could stand in for it)
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from werkzeug.serving import make_server
 
 from client.protos import model_service_pb2_grpc, prediction_service_pb2_grpc
 from serving.modelserver import config, inference
+from serving.modelserver import flags as server_flags
 from serving.modelserver.batching import BatchingSession, SharedBatchScheduler
 from serving.modelserver.core import ModelServerCore, Servable
 from serving.modelserver.grpc_api import ModelServicer, PredictionServicer
@@ -35,7 +37,7 @@ HEALTH_SERVICES = ("", "ModelService", "PredictionService")
 
 class ModelServer:
     def __init__(self, flags):
-        config.check_flags(flags)
+        server_flags.check(flags)
         self.flags = flags
         self.metrics = ServerMetrics()
         self.options = inference.Options(method_name_check=flags.enable_signature_method_name_check)

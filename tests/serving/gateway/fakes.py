@@ -48,8 +48,8 @@ class FakeBackend:
             raise self.failure
         return self.states[model]
 
-    def forward_predict(self, path, body):
-        self.forwarded.append((path, body))
+    def forward(self, method, path, body, content_type=None):
+        self.forwarded.append((method, path, body))
         if self.failure:
             raise self.failure
         return self.forward_answer

@@ -126,17 +126,50 @@ def test_versions_labels_and_unknown_models(gateway):
     assert (status, body["model"]["version"]) == (200, 1)
     status, body, _ = post(gateway, "/v1/sum?version=7", {"sequences": [[1]]})
     assert (status, body["error"]["code"]) == (404, "not_found")
-    status, body, _ = post(gateway, "/v1/models/nope:predict", {"instances": [[1.0]]})
-    assert (status, body["error"]["code"]) == (404, "not_found")
 
 
-def test_passthrough_answers_like_the_model_server(gateway, model_server):
-    body = {"instances": [{"sequences": [1.0] * 3 + [-1.0] * 61}]}
-    status, through, _ = post(gateway, "/v1/models/sum_regressor/versions/1:predict", body)
-    direct_status, direct_body = http(
-        "POST", f"{model_server.rest_url}/v1/models/sum_regressor:predict", json.dumps(body)
-    )
-    assert (status, through) == (direct_status, direct_body) == (200, direct_body)
+TF_SERVING_REQUESTS = [
+    ("GET", "/v1/models/sum_regressor", None),
+    ("GET", "/v1/models/forecaster/versions/1/metadata", None),
+    ("POST", "/v1/models/sum_regressor/versions/1:predict", b'{"instances": [[1, 0, 1]]}'),
+    ("POST", "/v1/models/sum_regressor/labels/nope:predict", b'{"instances": [[1]]}'),
+    (
+        "POST",
+        "/v1/models/tf1_example:regress",
+        b'{"signature_name": "regress", "examples": [{"x": 2.0}]}',
+    ),
+    (
+        "POST",
+        "/v1/models/tf1_example:classify",
+        b'{"signature_name": "classify", "examples": [{"x": 1.0}]}',
+    ),
+    ("POST", "/v1/models/nope:predict", b'{"instances": [[1.0]]}'),
+    ("POST", "/v1/models/sum_regressor:predict", b'{"instances": [[1, "x"]]}'),
+    ("POST", "/v1/models/sum_regressor:predict", b"instances = [1]"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), TF_SERVING_REQUESTS)
+def test_a_tf_serving_rest_client_gets_the_model_servers_answer(
+    gateway, model_server, method, path, body
+):
+    """Pointed at the gateway, a TF Serving REST client sees exactly what TF Serving says:
+    the same status and the same bytes, errors included."""
+    through = raw_http(method, gateway.rest_url + path, body)
+    direct = raw_http(method, model_server.rest_url + path, body)
+    assert through == direct
+    assert json.loads(through[1])
+
+
+def raw_http(method: str, url: str, body: bytes | None) -> tuple[int, bytes]:
+    import urllib.request
+
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def test_models_readiness_metrics_and_request_ids(gateway):

@@ -117,7 +117,7 @@ def test_config_files_missing_or_malformed_are_errors_as_in_tf_serving(tmp_path,
 )
 def test_impossible_combinations(argv, message):
     with pytest.raises(InvalidArgument, match=message):
-        config.check_flags(values(*argv))
+        flags.check(values(*argv))
 
 
 def test_batching_options_from_the_file_with_tf_servings_defaults(tmp_path):
