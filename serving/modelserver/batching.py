@@ -232,6 +232,7 @@ class BatchQueue:
         return batch
 
     def run(self, batch: list[_Part]) -> None:
+        """Run a batch taken by `take_ready`, on the calling pool thread."""
         self._process(batch)
 
 

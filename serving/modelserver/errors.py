@@ -72,10 +72,6 @@ class DeadlineExceeded(ServingError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
-class ResourceExhausted(ServingError):
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
-
-
 class Unimplemented(ServingError):
     code = grpc.StatusCode.UNIMPLEMENTED
 

@@ -200,10 +200,6 @@ class ModelManager:
                 raise NotFound(f"Could not find any versions of model {name}")
             return [statuses[v] for v in sorted(statuses, reverse=True)]
 
-    def model_names(self) -> list[str]:
-        with self._lock:
-            return sorted(self._models)
-
     def _await_models(self, names: list[str]) -> None:
         waiting = set(names)
         while True:

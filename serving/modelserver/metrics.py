@@ -71,9 +71,6 @@ class Counter(_Metric):
         with self._lock:
             self._cells[key] = self._cells.get(key, 0) + by
 
-    def value(self, *values: object) -> int:
-        return self._cells.get(tuple(str(v) for v in values), 0)
-
     def first_value(self) -> int:
         """The first cell's count (TF Serving's ReloadConfig metric readout), 0 if none."""
         with self._lock:

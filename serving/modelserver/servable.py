@@ -25,7 +25,6 @@ from tensorflow.core.protobuf import config_pb2, meta_graph_pb2, saved_model_pb2
 from serving.modelserver.errors import NotFound, ServingError
 from serving.modelserver.metrics import ServerMetrics
 
-DEFAULT_SIGNATURE = "serving_default"
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 
@@ -56,9 +55,6 @@ class SavedModelBundle:
             return list(run(*(feeds[name] for name in names)))
         except tf.errors.OpError as error:
             raise ServingError(error.message, _GRPC_CODES.get(error.error_code)) from None
-
-    def close(self) -> None:
-        self.session.close()
 
     def _callable(self, feeds: tuple[str, ...], fetches: tuple[str, ...]):
         """A session callable per feed/fetch set, made once. The public `make_callable`
