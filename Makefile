@@ -17,7 +17,7 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway bench bench-batching bench-gateway loadtest loadtest-distributed soak lint format test run clean
+.PHONY: help install models train serve gateway bench bench-xla bench-batching bench-gateway loadtest loadtest-distributed soak lint format test run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -43,10 +43,13 @@ serve: $(STAMP)  ## Serve the models with TF Serving (SERVING_BACKEND=auto|tfser
 gateway: $(STAMP)  ## The gateway alone under gunicorn (GATEWAY_PORT, TFS_HOST, TFS_GRPC_PORT, ...)
 	$(PY) -m serving.gateway
 
-bench: models  ## In-process, gRPC (batching on/off), gateway and a naive Flask app, c=1..128
-	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -q wrk >/dev/null \
-		|| echo "wrk could not be installed: HTTP load falls back to Python threads"
+bench: models  ## Digits served in process, via gRPC, the gateway and a naive app, one run (wrk, h2load)
+	@command -v wrk >/dev/null && command -v h2load >/dev/null || [ "$$(id -u)" != 0 ] \
+		|| (apt-get update -q && apt-get install -y -q wrk nghttp2-client) >/dev/null
 	$(PY) -m loadtest.bench
+
+bench-xla: $(STAMP)  ## Each signature as a plain graph and XLA-compiled, timed in process
+	$(PY) -m loadtest.bench_xla
 
 bench-batching: models  ## gRPC throughput with batching on vs off, and the in-process ceiling
 	$(PY) -m loadtest.bench_batching

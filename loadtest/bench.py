@@ -1,16 +1,19 @@
-"""`make bench`: the digit classifier, one image per request, served five ways, side by side in
-one run, at each concurrency level (default 1, 8, 32, 64, 128):
+"""`make bench`: the digit classifier, one real MNIST image per request, served several ways on the
+same cores with the same load, one after another in one run:
 
-  in_process     the SavedModel called in this process from N threads (the ceiling);
-  grpc_batching  direct gRPC to the embedded model server, batching on;
-  grpc_plain     the same, batching off;
-  gateway        the gateway over HTTP (gunicorn, GATEWAY_WORKERS workers) in front of the
-                 batching model server;
-  naive          a Flask app that loads the SavedModel in each worker and calls it per request,
-                 under gunicorn with the same workers and threads (loadtest/naive_app.py).
+  in_process   the SavedModel called in this process: the XLA export (the ceiling: batch-1
+               latency, batch-64 throughput) and its plain-graph twin (the export before XLA,
+               same weights, loadtest/plain_graph.py);
+  grpc         direct gRPC to the embedded model server with the repo's batching.config, load
+               from h2load replaying one pre-encoded PredictRequest;
+  gateway      /v1/digits through the gateway (gunicorn) in front of that server, load from wrk;
+  naive        a Flask app calling the SavedModel in each gunicorn worker (loadtest/naive_app.py),
+               load from wrk.
 
-HTTP load comes from `wrk` (installed by `make bench` when missing), gRPC load from several
-client processes. Writes reports/bench.json, reports/bench.md and reports/bench.png.
+Load generators are C programs (wrk, h2load) so they take little of the CPU they measure; `make
+bench` installs them when it runs as root. Failures count non-2xx answers and socket errors, and
+for gRPC the server's own request_count by status (h2load sees HTTP statuses only). Writes
+reports/bench.json, reports/bench.md and reports/bench.png.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -29,9 +34,8 @@ import tensorflow as tf  # the ceiling runs the model here; imported before clie
 
 from client.protos import predict_pb2
 from client.tensors import to_tensor_proto
-from loadtest import wrk
-from loadtest.grpc_load import LoadResult, closed_loop_processes, run_in_threads
-from loadtest.http_load import closed_loop_http
+from loadtest import h2load, wrk
+from loadtest.plain_graph import strip_xla
 from loadtest.processes import (
     REPO,
     ServerProcess,
@@ -40,63 +44,53 @@ from loadtest.processes import (
     http,
     start_gateway,
     start_model_server,
-    write_batching_config,
     write_models_config,
 )
 from training.data.mnist import load_mnist
 from training.layout import existing_versions
 
 MODEL = "digit_classifier"
-PATHS = ("in_process", "grpc_batching", "grpc_plain", "gateway", "naive")
+SERVED = ("grpc", "gateway", "naive")
 WORKERS, THREADS = 2, 16
-TARGET_CONCURRENCY = 64
+BATCHING_CONFIG = REPO / "serving" / "config" / "batching.config"
+MONITORING = 'prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }'
+REQUEST_COUNT = re.compile(
+    r':tensorflow:serving:request_count\{model_name="' + MODEL + r'",status="(\w+)"\} (\d+)'
+)
 
 
-def in_process(version_dir: Path, image: np.ndarray, concurrency: int, seconds: float) -> dict:
-    signature = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
-    images = tf.constant(image[None].astype(np.float32))
+def calls_per_second(signature, images: tf.Tensor, seconds: float) -> tuple[float, float]:
+    """(median ms per call, calls per second) of back-to-back calls after a warm-up call."""
     signature(images=images)
-    begin = time.monotonic() + 1.0
-    end = begin + seconds
-    latencies: list[list[float]] = [[] for _ in range(concurrency)]
-
-    def caller(index: int) -> None:
-        while (now := time.monotonic()) < end:
-            signature(images=images)
-            if now >= begin:
-                latencies[index].append((time.monotonic() - now) * 1000)
-
-    run_in_threads(caller, concurrency)
-    merged = np.array([x for own in latencies for x in own])
-    return LoadResult(len(merged), 0, seconds, merged).summary()
+    durations = []
+    stop = time.perf_counter() + seconds
+    while (started := time.perf_counter()) < stop:
+        signature(images=images)
+        durations.append(time.perf_counter() - started)
+    return float(np.median(durations)) * 1000, len(durations) / sum(durations)
 
 
-def http_load(url: str, body: bytes, concurrency: int, seconds: float) -> dict:
-    if wrk.available():
-        return wrk.run(url, body, concurrency, seconds)
-    return closed_loop_http(url, body, concurrency, seconds).summary()
+def in_process(version: Path, images: np.ndarray, seconds: float) -> dict:
+    signature = tf.saved_model.load(str(version)).signatures["serving_default"]
+    one_ms, _ = calls_per_second(signature, tf.constant(images[:1]), seconds)
+    _, batches = calls_per_second(signature, tf.constant(images[:64]), seconds)
+    return {"batch_1_ms": round(one_ms, 3), "batch_64_images_per_second": round(batches * 64, 1)}
 
 
-def start_naive(version_dir: Path, workdir: Path) -> ServerProcess:
+def failed_grpc_requests(rest_url: str) -> int:
+    _, text = http("GET", rest_url + "/monitoring/prometheus/metrics")
+    return sum(int(n) for status, n in REQUEST_COUNT.findall(text) if status != "OK")
+
+
+def start_naive(version: Path, workdir: Path) -> ServerProcess:
     port = free_port()
     log_path = workdir / "naive.log"
-    env = {**os.environ, "NAIVE_MODEL_DIR": str(version_dir)}
     command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(THREADS),
-        "--timeout",
-        "120",
-        "loadtest.naive_app:app",
+        *(sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"),
+        *("--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS)),
+        *("--timeout", "120", "loadtest.naive_app:app"),
     ]
+    env = {**os.environ, "NAIVE_MODEL_DIR": str(version)}
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     naive = ServerProcess(process, "", f"http://127.0.0.1:{port}", log_path)
@@ -115,86 +109,137 @@ def start_naive(version_dir: Path, workdir: Path) -> ServerProcess:
 
 
 def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
-    version_dir = base / str(existing_versions(base)[-1])
+    version = base / str(existing_versions(base)[-1])
+    images = np.repeat(image[None].astype(np.float32), 64, axis=0)
+    results: dict = {"in_process": {}}
+    for name, path in (("xla", version), ("plain", strip_xla(version, workdir / "plain" / "1"))):
+        results["in_process"][name] = in_process(path, images, args.seconds)
+        print(f"in_process {name}: {results['in_process'][name]}", flush=True)
     request = predict_pb2.PredictRequest()
     request.model_spec.name = MODEL
-    request.inputs["images"].CopyFrom(to_tensor_proto(image[None].astype(np.float32)))
+    request.inputs["images"].CopyFrom(to_tensor_proto(images[:1]))
+    message = request.SerializeToString()
     body = json.dumps({"images": [image.tolist()]}).encode()
-    config = write_models_config(workdir / "models.config", {MODEL: base})
-    batching = write_batching_config(workdir / "batching.config", max(args.levels))
-    results: dict[str, dict[int, dict]] = {path: {} for path in PATHS}
+    for path in SERVED:
+        results[path] = {}
 
     def sweep(path: str, run) -> None:
         for level in args.levels:
             results[path][level] = run(level)
-            print(f"{path:>14} c={level:<4} {results[path][level]}", flush=True)
+            print(f"{path:>8} c={level:<4} {results[path][level]}", flush=True)
 
-    sweep("in_process", lambda c: in_process(version_dir, image, c, args.seconds))
-    for path, flags in (
-        ("grpc_batching", ["--enable_batching", f"--batching_parameters_file={batching}"]),
-        ("grpc_plain", []),
-    ):
-        server = start_model_server(config, [MODEL], workdir, flags)
+    monitoring = workdir / "monitoring.config"
+    monitoring.write_text(MONITORING)
+    server = start_model_server(
+        write_models_config(workdir / "models.config", {MODEL: base}),
+        [MODEL],
+        workdir,
+        [
+            "--enable_batching",
+            f"--batching_parameters_file={BATCHING_CONFIG}",
+            f"--monitoring_config_file={monitoring}",
+        ],
+        deadline=300,
+    )
+    try:
+
+        def grpc_run(level: int) -> dict:
+            failed = failed_grpc_requests(server.rest_url)
+            result = h2load.run(server.grpc_address, message, level, args.seconds)
+            result["failures"] += failed_grpc_requests(server.rest_url) - failed
+            return result
+
+        sweep("grpc", grpc_run)
+        gateway = start_gateway(
+            server.grpc_address,
+            server.rest_url,
+            workdir,
+            {"GATEWAY_MODELS": MODEL, "GATEWAY_LOG_LEVEL": "WARNING"},
+        )
         try:
-            sweep(
-                path,
-                lambda c, s=server: closed_loop_processes(
-                    s.grpc_address, request, c, args.seconds
-                ).summary(),
-            )
-            if path == "grpc_batching":
-                gateway = start_gateway(
-                    server.grpc_address,
-                    server.rest_url,
-                    workdir,
-                    {
-                        "GATEWAY_MODELS": MODEL,
-                        "GATEWAY_WORKERS": str(WORKERS),
-                        "GATEWAY_THREADS": str(THREADS),
-                        "GATEWAY_LOG_LEVEL": "WARNING",
-                    },
-                )
-                try:
-                    url = gateway.rest_url + "/v1/digits"
-                    sweep("gateway", lambda c, u=url: http_load(u, body, c, args.seconds))
-                finally:
-                    gateway.stop()
+            url = gateway.rest_url + "/v1/digits"
+            sweep("gateway", lambda c: wrk.run(url, body, c, args.seconds))
         finally:
-            server.stop()
-    naive = start_naive(version_dir, workdir)
+            gateway.stop()
+    finally:
+        server.stop()
+    naive = start_naive(version, workdir)
     try:
         url = naive.rest_url + "/v1/digits"
-        sweep("naive", lambda c: http_load(url, body, c, args.seconds))
+        sweep("naive", lambda c: wrk.run(url, body, c, args.seconds))
     finally:
         naive.stop()
     return results
 
 
-def ratios(results: dict, level: int) -> dict:
-    naive = results["naive"][level]
-    return {
-        "gateway_vs_naive_throughput": round(
-            results["gateway"][level]["requests_per_second"] / naive["requests_per_second"], 2
+def targets(results: dict, top: int) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for the issue's targets at `top` connections and at one."""
+    xla, plain = results["in_process"]["xla"], results["in_process"]["plain"]
+    ceiling = xla["batch_64_images_per_second"]
+    grpc, gateway, naive = (results[path][top] for path in SERVED)
+    rate = "requests_per_second"
+    rows = [
+        ("in process, batch 1 ≤ 1.2 ms", f"{xla['batch_1_ms']} ms", xla["batch_1_ms"] <= 1.2),
+        (
+            "in process, batch 64 ≥ 2× the plain graph",
+            f"{ceiling / plain['batch_64_images_per_second']:.2f}×",
+            ceiling >= 2 * plain["batch_64_images_per_second"],
         ),
-        "gateway_p99_below_naive": results["gateway"][level]["p99_ms"] < naive["p99_ms"],
-        "grpc_vs_naive_throughput": round(
-            results["grpc_batching"][level]["requests_per_second"] / naive["requests_per_second"], 2
+        (
+            f"gRPC c={top} ≥ 50% of the ceiling",
+            f"{grpc[rate] / ceiling:.0%}",
+            grpc[rate] >= 0.5 * ceiling,
         ),
-    }
+        (f"gRPC c={top} p99 ≤ 100 ms", f"{grpc['p99_ms']} ms", grpc["p99_ms"] <= 100),
+        (
+            f"gateway c={top} ≥ 1.5× naive",
+            f"{gateway[rate] / naive[rate]:.2f}×",
+            gateway[rate] >= 1.5 * naive[rate],
+        ),
+        (
+            f"gateway c={top} ≥ 30% of the ceiling",
+            f"{gateway[rate] / ceiling:.0%}",
+            gateway[rate] >= 0.3 * ceiling,
+        ),
+        (
+            f"gateway c={top} p99 ≤ 150 ms and below naive",
+            f"{gateway['p99_ms']} vs {naive['p99_ms']} ms",
+            gateway["p99_ms"] <= 150 and gateway["p99_ms"] < naive["p99_ms"],
+        ),
+        (f"gateway c={top} no failures", str(gateway["failures"]), gateway["failures"] == 0),
+    ]
+    if 1 in results["gateway"]:
+        p50 = results["gateway"][1]["p50_ms"]
+        rows.append(
+            (
+                "gateway c=1 p50 ≤ in-process batch 1 + 2 ms",
+                f"{p50} ms",
+                p50 <= xla["batch_1_ms"] + 2,
+            )
+        )
+    return rows
 
 
-def markdown(results: dict, levels: list[int]) -> str:
-    lines = [
+def markdown(results: dict, levels: list[int], machine: str) -> str:
+    lines = [f"Machine: {machine}.", ""]
+    lines += ["| in process | batch 1 ms/call | batch 64 images/s |", "|---|---|---|"]
+    for name, row in results["in_process"].items():
+        lines.append(f"| {name} | {row['batch_1_ms']} | {row['batch_64_images_per_second']} |")
+    lines += [
+        "",
         "| path | " + " | ".join(f"c={c} req/s (p50 / p99 ms)" for c in levels) + " |",
         "|---|" + "---|" * len(levels),
     ]
-    for path in PATHS:
+    for path in SERVED:
         cells = [
             f"{r['requests_per_second']} ({r['p50_ms']} / {r['p99_ms']})"
             + (f", {r['failures']} failed" if r["failures"] else "")
             for r in (results[path][c] for c in levels)
         ]
         lines.append(f"| {path} | " + " | ".join(cells) + " |")
+    top = max(levels)
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {t} | {m} | {'yes' if ok else 'no'} |" for t, m, ok in targets(results, top)]
     return "\n".join(lines)
 
 
@@ -205,7 +250,9 @@ def chart(results: dict, levels: list[int], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for path in PATHS:
+    ceiling = results["in_process"]["xla"]["batch_64_images_per_second"]
+    left.axhline(ceiling, color="gray", linestyle=":", label="in process, batch 64")
+    for path in SERVED:
         rows = [results[path][c] for c in levels]
         left.plot(levels, [r["requests_per_second"] for r in rows], marker="o", label=path)
         (line,) = right.plot(levels, [r["p50_ms"] for r in rows], marker="o", label=f"{path} p50")
@@ -220,7 +267,7 @@ def chart(results: dict, levels: list[int], out: Path) -> None:
     for axis, title, unit in ((left, "Throughput", "requests/s"), (right, "Latency", "ms")):
         axis.set_xscale("log", base=2)
         axis.set_xticks(levels, [str(c) for c in levels])
-        axis.set_xlabel("concurrent clients")
+        axis.set_xlabel("concurrent connections")
         axis.set_ylabel(unit)
         axis.set_title(f"{title}: digit_classifier, 1 image per request")
         axis.grid(alpha=0.3)
@@ -231,6 +278,20 @@ def chart(results: dict, levels: list[int], out: Path) -> None:
     figure.savefig(out, dpi=110)
 
 
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    return (
+        f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, TF {tf.__version__}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.bench",
@@ -238,36 +299,34 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_data_arguments(parser)
-    parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32, 64, 128])
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 64])
+    parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
     base = args.models_dir.resolve() / MODEL
     if not existing_versions(base):
         raise SystemExit(f"no {MODEL} under {base}: run `make models` first")
-    if not wrk.available():
-        print("wrk not found: HTTP load falls back to Python threads (less precise)")
+    missing = [
+        tool for tool, ok in (("wrk", wrk.available()), ("h2load", h2load.available())) if not ok
+    ]
+    if missing:
+        raise SystemExit(f"{' and '.join(missing)} not found: install wrk and nghttp2-client")
     image = load_mnist(args.data_dir).test[0][0]
     with tempfile.TemporaryDirectory() as tmp:
         results = measure(args, base, image, Path(tmp))
     report = {
         "model": MODEL,
-        "cpus": os.cpu_count(),
+        "machine": machine(),
         "seconds_per_point": args.seconds,
-        "http_load": "wrk" if wrk.available() else "python",
         "workers": WORKERS,
         "threads": THREADS,
         "results": results,
+        "targets": [
+            {"target": t, "measured": m, "met": ok}
+            for t, m, ok in targets(results, max(args.levels))
+        ],
     }
-    table = markdown(results, args.levels)
-    if TARGET_CONCURRENCY in args.levels:
-        report["ratios_at_64"] = ratios(results, TARGET_CONCURRENCY)
-        table += (
-            f"\n\nAt 64 clients: gateway/naive throughput "
-            f"{report['ratios_at_64']['gateway_vs_naive_throughput']}× (target ≥ 1.5×), gateway "
-            f"p99 below naive: {report['ratios_at_64']['gateway_p99_below_naive']}; direct gRPC/"
-            f"naive {report['ratios_at_64']['grpc_vs_naive_throughput']}× (target ≥ 3×)."
-        )
+    table = markdown(results, args.levels, report["machine"])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(report, indent=2))
     (args.out / "bench.md").write_text(table + "\n")

@@ -8,13 +8,18 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from serving.launcher import xla_cache_environment
+
 REPO = Path(__file__).resolve().parents[1]
+XLA_CACHE = Path(tempfile.gettempdir()) / "seqserve-xla" / "xla-cache"
+"""Shared by every model server these helpers start: each shape compiles once per machine."""
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,10 +119,12 @@ def start_model_server(
         f"--model_config_file={config_path}",
         "--file_system_poll_wait_seconds=1",
         "--max_num_load_retries=0",
+        "--xla_cpu_compilation_enabled=true",
         *flags,
     ]
+    env = {**os.environ, **xla_cache_environment(XLA_CACHE.parent)}
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
     server = ServerProcess(
         process, f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{rest_port}", log_path
     )

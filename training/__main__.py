@@ -49,6 +49,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[str], TrainSettings,
     )
     parser.add_argument("--quick", action="store_true", help="tiny, fast run for tests")
     parser.add_argument(
+        "--xla",
+        action=argparse.BooleanOptionalAction,
+        help="export the signatures compiled with XLA (default: yes, no with --quick); TF "
+        "Serving then needs --xla_cpu_compilation_enabled=true",
+    )
+    parser.add_argument(
         "--if-missing",
         action="store_true",
         help="skip models that already have an exported version",

@@ -39,19 +39,20 @@ def build_row_model(cell: str, units: int, layers: int) -> keras.Model:
 
 
 class DigitServing(tf.Module):
-    """The exported signatures."""
+    """The exported signatures, compiled with XLA unless `jit_compile` is False."""
 
-    def __init__(self, row_model: keras.Model):
+    def __init__(self, row_model: keras.Model, jit_compile: bool = True):
         super().__init__()
         self.row_model = row_model
+        compiled = {"input_signature": [IMAGES_SPEC], "jit_compile": jit_compile}
+        self.classify = tf.function(self._classify, **compiled)
+        self.per_row = tf.function(self._per_row, **compiled)
 
-    @tf.function(input_signature=[IMAGES_SPEC])
-    def classify(self, images):
+    def _classify(self, images):
         probabilities = tf.nn.softmax(self.row_model(images, training=False)[:, -1])
         return {"probabilities": probabilities, "classes": tf.argmax(probabilities, axis=-1)}
 
-    @tf.function(input_signature=[IMAGES_SPEC])
-    def per_row(self, images):
+    def _per_row(self, images):
         return {"row_probabilities": tf.nn.softmax(self.row_model(images, training=False))}
 
 
@@ -95,7 +96,7 @@ def train(settings: TrainSettings) -> TrainedModel:
     ).history
     training_seconds = time.perf_counter() - started
 
-    serving = DigitServing(row_model)
+    serving = DigitServing(row_model, settings.jit_compile)
     x_test, y_test = mnist.test
     predicted = _predict_classes(serving, x_test)
     confusion = np.zeros((CLASSES, CLASSES), dtype=np.int64)
@@ -121,7 +122,7 @@ def train(settings: TrainSettings) -> TrainedModel:
         warmup_requests=[
             (signature, {"images": x_test[:batch]})
             for signature in ("serving_default", "per_row")
-            for batch in (1, 8)
+            for batch in settings.warmup_batch_sizes
         ],
         report=report,
         plots={

@@ -10,6 +10,12 @@ STAGING_PREFIX = ".staging-"
 EXTRA_DIR = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
 REPORT_FILE = "evaluation.json"
+SERVED_BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
+"""The batch sizes the model server runs (serving/config/batching.config pads every batch to
+one of them); each export's warmup covers them all, so XLA has compiled every shape before a
+version serves. A test checks that the two lists agree."""
+QUICK_WARMUP_BATCH_SIZES = (1, 8)
+"""Quick (test) models warm up on fewer shapes, to start fast."""
 
 
 def existing_versions(base: Path) -> list[int]:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.layout import QUICK_WARMUP_BATCH_SIZES, SERVED_BATCH_SIZES
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -23,6 +25,17 @@ class TrainSettings:
         default_factory=lambda: Path(p) if (p := os.environ.get("MNIST_PATH")) else None
     )
     progress: bool = True
+    xla: bool | None = None
+    """Export the signatures compiled with XLA; by default full runs do and quick runs don't
+    (the compile on each warmup shape would slow every test server's start)."""
+
+    @property
+    def jit_compile(self) -> bool:
+        return (not self.quick) if self.xla is None else self.xla
+
+    @property
+    def warmup_batch_sizes(self) -> tuple[int, ...]:
+        return QUICK_WARMUP_BATCH_SIZES if self.quick else SERVED_BATCH_SIZES
 
     def pick(self, name: str, full: int, quick: int) -> int:
         """The explicit setting `name` if given, else the full or quick default."""

@@ -38,7 +38,7 @@ def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Fla
     app.json.sort_keys = False
     backend = backend or Backend(settings)
     app.extensions["backend"] = backend
-    admission = Admission(settings.max_in_flight, settings.queue_timeout_s)
+    admission = Admission(settings.max_in_flight, settings.deadline_s)
     spec = docs.openapi(settings)
     docs_page = docs.html(spec)
 

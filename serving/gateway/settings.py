@@ -14,8 +14,8 @@ Variable (default): meaning
   GATEWAY_MAX_HORIZON (200): longest forecast.
   GATEWAY_MAX_IMAGE_PIXELS (16000000): largest decoded image (width × height).
   GATEWAY_CORS_ORIGINS (empty: CORS off): comma-separated origins, or `*`.
-  GATEWAY_MAX_IN_FLIGHT (16): requests one worker processes at once; more wait for a slot.
-  GATEWAY_QUEUE_TIMEOUT_S (2): longest wait for a slot before 429.
+  GATEWAY_MAX_IN_FLIGHT (16): requests one worker processes at once; more wait for a slot while
+    the wait is expected to end within GATEWAY_DEADLINE_S (429 otherwise).
   GATEWAY_API_KEYS (empty: no keys needed): SHA-256 digests of API keys, see serving.gateway.auth.
 """
 
@@ -59,7 +59,6 @@ class GatewaySettings:
     max_image_pixels: int = 16_000_000
     cors_origins: tuple[str, ...] = ()
     max_in_flight: int = 16
-    queue_timeout_s: float = 2.0
     api_keys: tuple[ApiKey, ...] = ()
 
     @property
@@ -114,6 +113,5 @@ class GatewaySettings:
             max_image_pixels=number("GATEWAY_MAX_IMAGE_PIXELS", cls.max_image_pixels),
             cors_origins=names("GATEWAY_CORS_ORIGINS", ()),
             max_in_flight=number("GATEWAY_MAX_IN_FLIGHT", cls.max_in_flight),
-            queue_timeout_s=number("GATEWAY_QUEUE_TIMEOUT_S", cls.queue_timeout_s, float, low=0),
             api_keys=api_keys,
         )

@@ -7,6 +7,7 @@ from client.protos import model_server_config_pb2
 from serving import launcher
 from serving.launcher import LaunchSettings, command, render_configs, version_labels
 from serving.modelserver.config_protos import BatchingParameters, MonitoringConfig
+from training.layout import SERVED_BATCH_SIZES
 
 
 def settings(tmp_path, backend="embedded", batching=True):
@@ -51,6 +52,7 @@ def test_rendered_configs_parse_as_tf_serving_protos(tmp_path):
     assert entries["forecaster"].model_version_policy.latest.num_versions == 2
     batching = text_format.Parse(rendered["batching"].read_text(), BatchingParameters())
     assert batching.max_batch_size.value == 64
+    assert tuple(batching.allowed_batch_sizes) == SERVED_BATCH_SIZES, "warmup must cover each"
     monitoring = text_format.Parse(rendered["monitoring"].read_text(), MonitoringConfig())
     assert monitoring.prometheus_config.enable
 
@@ -62,6 +64,17 @@ def test_embedded_and_tfserving_get_the_same_flags(tmp_path):
     assert embedded[:3] == [sys.executable, "-m", "serving.modelserver"]
     assert real[0] == "tensorflow_model_server" and real[1:] == embedded[3:]
     assert "--port=9500" in real and "--enable_batching=true" in real
+    assert "--xla_cpu_compilation_enabled=true" in real, "the exports are XLA-compiled"
+
+
+def test_xla_cache_goes_to_the_run_dir_unless_one_is_set(tmp_path):
+    flags = launcher.xla_cache_environment(tmp_path, {"TF_XLA_FLAGS": "--tf_xla_auto_jit=1"})
+    cache = tmp_path / "xla-cache"
+    assert flags == {
+        "TF_XLA_FLAGS": f"--tf_xla_auto_jit=1 --tf_xla_persistent_cache_directory={cache}"
+    }
+    own = {"TF_XLA_FLAGS": "--tf_xla_persistent_cache_directory=/cache"}
+    assert launcher.xla_cache_environment(tmp_path, own) == {}
 
 
 def test_docker_mounts_models_and_configs_and_uses_the_gpu_image_when_there_is_one(

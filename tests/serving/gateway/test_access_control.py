@@ -109,25 +109,54 @@ class SlowBackend(FakeBackend):
         return super().predict(*args, **kwargs)
 
 
-def test_overload_gets_429_quickly_not_an_endless_wait():
-    settings = GatewaySettings(max_in_flight=1, queue_timeout_s=0.1)
+def test_requests_queue_for_a_slot_instead_of_being_shed():
+    """A closed loop larger than the in-flight bound waits its turn: every answer is 200."""
+    app = create_app(GatewaySettings(max_in_flight=2, deadline_s=5), SlowBackend(0.05))
+    statuses = []
+
+    def client():
+        for _ in range(3):
+            statuses.append(app.test_client().post("/v1/sum", json=SUM).status_code)
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 24
+
+
+def test_a_wait_past_the_deadline_gets_429_and_a_hopeless_one_at_once():
+    settings = GatewaySettings(max_in_flight=1, deadline_s=0.15)
     app = create_app(settings, SlowBackend(1.0))
-    first = threading.Thread(target=lambda: app.test_client().post("/v1/sum", json=SUM))
+
+    def busy():
+        return threading.Thread(target=lambda: app.test_client().post("/v1/sum", json=SUM))
+
+    first = busy()
     first.start()
-    time.sleep(0.2)
+    time.sleep(0.1)
     started = time.monotonic()
     response = app.test_client().post("/v1/sum", json=SUM)
     waited = time.monotonic() - started
-    first.join()
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "1"
     assert response.json["error"]["code"] == "resource_exhausted"
-    assert waited < 0.5
+    assert 0.1 < waited < 0.5
+    first.join()
+    second = busy()
+    second.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    response = app.test_client().post("/v1/sum", json=SUM)
+    assert response.status_code == 429 and "expected wait" in response.json["error"]["message"]
+    assert time.monotonic() - started < 0.1
+    second.join()
     assert app.test_client().post("/v1/sum", json=SUM).status_code == 200
 
 
 def test_health_is_not_held_back_by_overload():
-    app = create_app(GatewaySettings(max_in_flight=1, queue_timeout_s=0.1), SlowBackend(1.0))
+    app = create_app(GatewaySettings(max_in_flight=1, deadline_s=0.1), SlowBackend(1.0))
     first = threading.Thread(target=lambda: app.test_client().post("/v1/sum", json=SUM))
     first.start()
     time.sleep(0.2)
@@ -136,7 +165,7 @@ def test_health_is_not_held_back_by_overload():
 
 
 def test_backend_errors_still_release_the_slot(backend):
-    app = create_app(GatewaySettings(max_in_flight=1, queue_timeout_s=0.05), backend)
+    app = create_app(GatewaySettings(max_in_flight=1, deadline_s=0.05), backend)
     backend.failure = errors.BackendUnavailable("down")
     for _ in range(3):
         assert app.test_client().post("/v1/sum", json=SUM).status_code == 503
