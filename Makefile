@@ -17,7 +17,7 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway bench bench-xla bench-batching bench-gateway loadtest loadtest-distributed soak lint format test run clean
+.PHONY: help install models train serve gateway bench bench-xla profile bench-batching bench-gateway loadtest loadtest-distributed soak lint format test run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -50,6 +50,11 @@ bench: models  ## Digits served in process, via gRPC, the gateway and a naive ap
 
 bench-xla: $(STAMP)  ## Each signature as a plain graph and XLA-compiled, timed in process
 	$(PY) -m loadtest.bench_xla
+
+profile: models  ## py-spy profile of the model server under h2load (reports/profile-modelserver.*)
+	@command -v h2load >/dev/null || [ "$$(id -u)" != 0 ] \
+		|| (apt-get update -q && apt-get install -y -q nghttp2-client) >/dev/null
+	$(PY) -m loadtest.profile
 
 bench-batching: models  ## gRPC throughput with batching on vs off, and the in-process ceiling
 	$(PY) -m loadtest.bench_batching

@@ -1,0 +1,119 @@
+"""`make profile`: where the model server spends its CPU under load. Serves the digit classifier
+with the repo's batching.config, drives it with h2load (64 clients, one image a request) and
+samples every thread with py-spy meanwhile. Writes a flame graph (SVG) and the functions that
+hold the most samples, by own time and by total time, as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from client.protos import predict_pb2
+from client.tensors import to_tensor_proto
+from loadtest import h2load
+from loadtest.processes import add_data_arguments, start_model_server, write_models_config
+from training.data.mnist import load_mnist
+from training.layout import existing_versions
+
+MODEL = "digit_classifier"
+BATCHING_CONFIG = Path(__file__).resolve().parents[1] / "serving" / "config" / "batching.config"
+
+
+def record(pid: int, seconds: float) -> str:
+    """py-spy's folded stacks (`frame;frame;... count` lines) of every thread's CPU time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stacks.txt"
+        command = [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            f"{seconds:.0f}",
+        ]
+        subprocess.run(
+            [*command, "--format", "raw", "-o", str(out)], check=True, capture_output=True
+        )
+        return out.read_text()
+
+
+IDLE_FRAMES = ("Condition.wait ", "_PollLikeSelector.select ", "_worker (concurrent/futures")
+"""Leaf frames of threads parked on a lock, a poll or a work queue: py-spy cannot always tell
+them from running threads, so they are left out of the shares."""
+
+
+def top_functions(folded: str, count: int = 15) -> str:
+    """Markdown: the frames with the most busy samples at the top of the stack (own time) and
+    anywhere in it (total time)."""
+    own, total, samples = Counter(), Counter(), 0
+    for line in folded.splitlines():
+        stack, _, n = line.rpartition(" ")
+        frames = stack.split(";")
+        if frames[-1].startswith(IDLE_FRAMES):
+            continue
+        samples += int(n)
+        own[frames[-1]] += int(n)
+        for frame in set(frames):
+            total[frame] += int(n)
+    lines = ["| own % | total % | function |", "|---|---|---|"]
+    for frame, n in own.most_common(count):
+        lines.append(
+            f"| {100 * n / samples:.1f} | {100 * total[frame] / samples:.1f} | `{frame}` |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.profile", description=__doc__)
+    add_data_arguments(parser)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    args = parser.parse_args(argv)
+    base = args.models_dir.resolve() / MODEL
+    if not existing_versions(base):
+        raise SystemExit(f"no {MODEL} under {base}: run `make models` first")
+    image = load_mnist(args.data_dir).test[0][0].astype(np.float32)
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = MODEL
+    request.inputs["images"].CopyFrom(to_tensor_proto(image[None]))
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        config = write_models_config(workdir / "models.config", {MODEL: base})
+        flags = ["--enable_batching", f"--batching_parameters_file={BATCHING_CONFIG}"]
+        server = start_model_server(config, [MODEL], workdir, flags, deadline=300)
+        try:
+            load = ThreadPoolExecutor(1).submit(
+                h2load.run,
+                server.grpc_address,
+                request.SerializeToString(),
+                args.clients,
+                args.seconds + 2,
+            )
+            stacks = record(server.process.pid, args.seconds)
+            result = load.result()
+        finally:
+            server.stop()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "profile-modelserver.txt").write_text(stacks)
+    table = (
+        f"Model server under h2load, {args.clients} clients, one image a request: "
+        f"{result['requests_per_second']} req/s, p50 {result['p50_ms']} ms, p99 "
+        f"{result['p99_ms']} ms. Busy py-spy samples (all threads, idle waits left out):\n\n"
+        + top_functions(stacks)
+    )
+    (args.out / "profile-modelserver.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
