@@ -32,9 +32,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf  # the ceiling runs the model here; imported before client.protos
 
-from client.protos import predict_pb2
-from client.tensors import to_tensor_proto
 from loadtest import h2load, wrk
+from loadtest.payloads import predict_request
 from loadtest.plain_graph import strip_xla
 from loadtest.processes import (
     REPO,
@@ -42,6 +41,7 @@ from loadtest.processes import (
     add_data_arguments,
     free_port,
     http,
+    model_base,
     start_gateway,
     start_model_server,
     write_models_config,
@@ -115,10 +115,7 @@ def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
     for name, path in (("xla", version), ("plain", strip_xla(version, workdir / "plain" / "1"))):
         results["in_process"][name] = in_process(path, images, args.seconds)
         print(f"in_process {name}: {results['in_process'][name]}", flush=True)
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name = MODEL
-    request.inputs["images"].CopyFrom(to_tensor_proto(images[:1]))
-    message = request.SerializeToString()
+    message = predict_request(MODEL, images=images[:1]).SerializeToString()
     body = json.dumps({"images": [image.tolist()]}).encode()
     for path in SERVED:
         results[path] = {}
@@ -303,9 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
-    base = args.models_dir.resolve() / MODEL
-    if not existing_versions(base):
-        raise SystemExit(f"no {MODEL} under {base}: run `make models` first")
+    base = model_base(args.models_dir, MODEL)
     missing = [
         tool for tool, ok in (("wrk", wrk.available()), ("h2load", h2load.available())) if not ok
     ]

@@ -18,20 +18,17 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf  # the real runtime, imported before client.protos: the ceiling runs it
 
-from client.protos import predict_pb2
-from client.tensors import to_tensor_proto
 from loadtest.grpc_load import closed_loop
-from loadtest.processes import start_model_server, write_batching_config, write_models_config
+from loadtest.payloads import predict_request
+from loadtest.processes import (
+    model_base,
+    start_model_server,
+    write_batching_config,
+    write_models_config,
+)
 from training.layout import existing_versions
 
 MODEL = "digit_classifier"
-
-
-def single_image_request(image: np.ndarray) -> predict_pb2.PredictRequest:
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name = MODEL
-    request.inputs["images"].CopyFrom(to_tensor_proto(image[None].astype(np.float32)))
-    return request
 
 
 def in_process(version_dir: Path, image: np.ndarray, seconds: float) -> dict:
@@ -65,13 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports/bench_batching.json"))
     args = parser.parse_args(argv)
 
-    base = args.models_dir.resolve() / MODEL
+    base = model_base(args.models_dir, MODEL)
     versions = existing_versions(base)
-    if not versions:
-        raise SystemExit(f"no {MODEL} under {base}: run `make models` first")
     image = np.zeros((28, 28), np.float32)
     image[6:22, 13:15] = 1.0
-    request = single_image_request(image)
+    request = predict_request(MODEL, images=image[None])
     results = {"concurrency": args.concurrency, "seconds": args.seconds, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

@@ -18,19 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from client.protos import predict_pb2
-from client.tensors import to_tensor_proto
 from loadtest.grpc_load import closed_loop
 from loadtest.http_load import closed_loop_http
+from loadtest.payloads import predict_request
 from loadtest.processes import (
     add_data_arguments,
+    model_base,
     start_gateway,
     start_model_server,
     write_batching_config,
     write_models_config,
 )
 from training.data.mnist import load_mnist
-from training.layout import existing_versions
 
 MODEL = "digit_classifier"
 
@@ -52,13 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports/bench_gateway.json"))
     args = parser.parse_args(argv)
 
-    base = args.models_dir.resolve() / MODEL
-    if not existing_versions(base):
-        raise SystemExit(f"no {MODEL} under {base}: run `make models` first")
+    base = model_base(args.models_dir, MODEL)
     image = load_mnist(args.data_dir).test[0][0]
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name = MODEL
-    request.inputs["images"].CopyFrom(to_tensor_proto(image[None].astype(np.float32)))
+    request = predict_request(MODEL, images=image[None].astype(np.float32))
     body = json.dumps({"images": [image.tolist()]}).encode()
     results = {"concurrency": args.concurrency, "seconds": args.seconds, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from client.protos import predict_pb2
+from client.tensors import to_tensor_proto
 from training.data.mnist import load_mnist
 from training.data.sequences import MAX_LENGTH
 from training.data.series import RESOLUTION, T_MAX, T_MIN, WINDOW, series
@@ -33,6 +35,15 @@ def mnist_sample(data_dir: Path, count: int = 256) -> Digits:
     data_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cached, images=sample.images, labels=sample.labels)
     return sample
+
+
+def predict_request(model: str, **inputs: np.ndarray) -> predict_pb2.PredictRequest:
+    """A PredictRequest for the default signature of `model` with these inputs."""
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    for alias, value in inputs.items():
+        request.inputs[alias].CopyFrom(to_tensor_proto(value))
+    return request
 
 
 def random_sequence(rng: np.random.Generator) -> list[int]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from serving.launcher import xla_cache_environment
+from training.layout import existing_versions
 
 REPO = Path(__file__).resolve().parents[1]
 XLA_CACHE = Path(tempfile.gettempdir()) / "seqserve-xla" / "xla-cache"
@@ -28,6 +29,14 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "--models-dir", type=Path, default=Path(os.environ.get("MODELS_DIR", "models"))
     )
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", "data")))
+
+
+def model_base(models_dir: Path, name: str) -> Path:
+    """The model's folder under `models_dir`, or exit with advice when it has no version."""
+    base = models_dir.resolve() / name
+    if not existing_versions(base):
+        raise SystemExit(f"no {name} under {base}: run `make models` first")
+    return base
 
 
 def free_port() -> int:

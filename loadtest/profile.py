@@ -16,12 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from client.protos import predict_pb2
-from client.tensors import to_tensor_proto
 from loadtest import h2load
-from loadtest.processes import add_data_arguments, start_model_server, write_models_config
+from loadtest.payloads import predict_request
+from loadtest.processes import (
+    add_data_arguments,
+    model_base,
+    start_model_server,
+    write_models_config,
+)
 from training.data.mnist import load_mnist
-from training.layout import existing_versions
 
 MODEL = "digit_classifier"
 BATCHING_CONFIG = Path(__file__).resolve().parents[1] / "serving" / "config" / "batching.config"
@@ -78,13 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
-    base = args.models_dir.resolve() / MODEL
-    if not existing_versions(base):
-        raise SystemExit(f"no {MODEL} under {base}: run `make models` first")
+    base = model_base(args.models_dir, MODEL)
     image = load_mnist(args.data_dir).test[0][0].astype(np.float32)
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name = MODEL
-    request.inputs["images"].CopyFrom(to_tensor_proto(image[None]))
+    request = predict_request(MODEL, images=image[None])
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         config = write_models_config(workdir / "models.config", {MODEL: base})
