@@ -44,16 +44,16 @@ from loadtest.processes import (
     model_base,
     start_gateway,
     start_model_server,
+    wait_for_http,
     write_models_config,
 )
+from serving.launcher import CONFIG_DIR
 from training.data.mnist import load_mnist
 from training.layout import existing_versions
 
 MODEL = "digit_classifier"
 SERVED = ("grpc", "gateway", "naive")
 WORKERS, THREADS = 2, 16
-BATCHING_CONFIG = REPO / "serving" / "config" / "batching.config"
-MONITORING = 'prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }'
 REQUEST_COUNT = re.compile(
     r':tensorflow:serving:request_count\{model_name="' + MODEL + r'",status="(\w+)"\} (\d+)'
 )
@@ -94,47 +94,32 @@ def start_naive(version: Path, workdir: Path) -> ServerProcess:
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     naive = ServerProcess(process, "", f"http://127.0.0.1:{port}", log_path)
-    stop_at = time.monotonic() + 180
-    while time.monotonic() < stop_at:
-        if process.poll() is not None:
-            raise RuntimeError(f"naive app exited:\n{naive.log_tail()}")
-        try:
-            if http("GET", naive.rest_url + "/healthz", timeout=2)[0] == 200:
-                return naive
-        except OSError:
-            pass
-        time.sleep(0.5)
-    naive.stop()
-    raise RuntimeError("naive app not ready")
+    return wait_for_http(naive, "/healthz", 180, "naive app")
 
 
 def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
     version = base / str(existing_versions(base)[-1])
     images = np.repeat(image[None].astype(np.float32), 64, axis=0)
-    results: dict = {"in_process": {}}
+    results: dict = {"in_process": {}, **{path: {} for path in SERVED}}
     for name, path in (("xla", version), ("plain", strip_xla(version, workdir / "plain" / "1"))):
         results["in_process"][name] = in_process(path, images, args.seconds)
         print(f"in_process {name}: {results['in_process'][name]}", flush=True)
     message = predict_request(MODEL, images=images[:1]).SerializeToString()
     body = json.dumps({"images": [image.tolist()]}).encode()
-    for path in SERVED:
-        results[path] = {}
 
     def sweep(path: str, run) -> None:
         for level in args.levels:
             results[path][level] = run(level)
             print(f"{path:>8} c={level:<4} {results[path][level]}", flush=True)
 
-    monitoring = workdir / "monitoring.config"
-    monitoring.write_text(MONITORING)
     server = start_model_server(
         write_models_config(workdir / "models.config", {MODEL: base}),
         [MODEL],
         workdir,
         [
             "--enable_batching",
-            f"--batching_parameters_file={BATCHING_CONFIG}",
-            f"--monitoring_config_file={monitoring}",
+            f"--batching_parameters_file={CONFIG_DIR / 'batching.config'}",
+            f"--monitoring_config_file={CONFIG_DIR / 'monitoring.config'}",
         ],
         deadline=300,
     )

@@ -19,8 +19,9 @@ from serving.launcher import xla_cache_environment
 from training.layout import existing_versions
 
 REPO = Path(__file__).resolve().parents[1]
-XLA_CACHE = Path(tempfile.gettempdir()) / "seqserve-xla" / "xla-cache"
-"""Shared by every model server these helpers start: each shape compiles once per machine."""
+XLA_RUN_DIR = Path(tempfile.gettempdir()) / "seqserve-xla"
+"""Holds the XLA cache shared by every model server these helpers start: each shape compiles
+once per machine."""
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +132,7 @@ def start_model_server(
         "--xla_cpu_compilation_enabled=true",
         *flags,
     ]
-    env = {**os.environ, **xla_cache_environment(XLA_CACHE.parent)}
+    env = {**os.environ, **xla_cache_environment(XLA_RUN_DIR)}
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
     server = ServerProcess(
@@ -189,18 +190,23 @@ def start_gateway(
             stderr=subprocess.STDOUT,
             env={**os.environ, **settings},
         )
-    url = f"http://127.0.0.1:{port}"
-    gateway = ServerProcess(process, grpc_address, url, log_path)
-    probe = "/readyz" if ready else "/healthz"
+    gateway = ServerProcess(process, grpc_address, f"http://127.0.0.1:{port}", log_path)
+    return wait_for_http(gateway, "/readyz" if ready else "/healthz", deadline, "gateway")
+
+
+def wait_for_http(server: ServerProcess, probe: str, deadline: float, what: str) -> ServerProcess:
+    """`server` once GET `probe` answers 200; stopped, with its log in the error, if it exits
+    or the deadline passes first."""
     stop_at = time.monotonic() + deadline
     while time.monotonic() < stop_at:
-        if process.poll() is not None:
-            raise RuntimeError(f"gateway exited with {process.returncode}:\n{gateway.log_tail()}")
+        if server.process.poll() is not None:
+            code = server.process.returncode
+            raise RuntimeError(f"{what} exited with {code}:\n{server.log_tail()}")
         try:
-            if http("GET", url + probe, timeout=2)[0] == 200:
-                return gateway
+            if http("GET", server.rest_url + probe, timeout=2)[0] == 200:
+                return server
         except OSError:
             pass
         time.sleep(0.2)
-    gateway.stop()
-    raise RuntimeError(f"gateway not ready within {deadline} s:\n{gateway.log_tail()}")
+    server.stop()
+    raise RuntimeError(f"{what} not ready within {deadline} s:\n{server.log_tail()}")

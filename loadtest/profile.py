@@ -24,10 +24,10 @@ from loadtest.processes import (
     start_model_server,
     write_models_config,
 )
+from serving.launcher import CONFIG_DIR
 from training.data.mnist import load_mnist
 
 MODEL = "digit_classifier"
-BATCHING_CONFIG = Path(__file__).resolve().parents[1] / "serving" / "config" / "batching.config"
 
 
 def record(pid: int, seconds: float) -> str:
@@ -87,7 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         config = write_models_config(workdir / "models.config", {MODEL: base})
-        flags = ["--enable_batching", f"--batching_parameters_file={BATCHING_CONFIG}"]
+        flags = [
+            "--enable_batching",
+            f"--batching_parameters_file={CONFIG_DIR / 'batching.config'}",
+        ]
         server = start_model_server(config, [MODEL], workdir, flags, deadline=300)
         try:
             load = ThreadPoolExecutor(1).submit(
