@@ -123,7 +123,7 @@ class ServingClient:
         request = predict_pb2.PredictRequest(output_filter=list(output_filter))
         _fill_spec(request.model_spec, model, signature, version, label)
         for alias, value in inputs.items():
-            request.inputs[alias].CopyFrom(to_tensor_proto(value, tensor_content))
+            to_tensor_proto(value, tensor_content, into=request.inputs[alias])
         response = self._call(self._predictions.Predict, request, timeout)
         return Prediction(
             outputs={alias: to_ndarray(proto) for alias, proto in response.outputs.items()},

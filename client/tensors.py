@@ -10,6 +10,7 @@ tensors) on request.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,7 +83,7 @@ def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
     shape = tuple(d.size for d in proto.tensor_shape.dim)
     if any(size < 0 for size in shape):
         raise TensorConversionError(f"tensor shape {list(shape)} has a negative dimension")
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)
     if proto.tensor_content and proto.dtype != types_pb2.DT_STRING:
         if len(proto.tensor_content) != count * kind.dtype.itemsize:
             raise TensorConversionError(
@@ -121,13 +122,15 @@ def _typed_values(proto: tensor_pb2.TensorProto, kind: _Kind) -> np.ndarray:
     return np.asarray(values, dtype=kind.dtype)
 
 
-def to_tensor_proto(value, use_tensor_content: bool = False) -> tensor_pb2.TensorProto:
-    """Encode a NumPy array (or anything np.asarray takes) as a TensorProto."""
+def to_tensor_proto(
+    value, use_tensor_content: bool = False, into: tensor_pb2.TensorProto | None = None
+) -> tensor_pb2.TensorProto:
+    """Encode a NumPy array (or anything np.asarray takes) as a TensorProto; `into` fills a
+    message already in place (a response's map entry) instead of building one to copy."""
     array = _as_array(value)
-    proto = tensor_pb2.TensorProto(
-        tensor_shape=tensor_shape_pb2.TensorShapeProto(
-            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=s) for s in array.shape]
-        )
+    proto = tensor_pb2.TensorProto() if into is None else into
+    proto.tensor_shape.dim.extend(
+        tensor_shape_pb2.TensorShapeProto.Dim(size=s) for s in array.shape
     )
     if array.dtype == object:
         proto.dtype = types_pb2.DT_STRING

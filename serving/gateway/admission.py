@@ -4,12 +4,15 @@ for a slot in arrival order, as long as their wait is expected to end within the
 A closed loop of clients therefore queues instead of being shed. A request is refused (429 with
 Retry-After) only when its expected wait — its place in the queue times the recent time a
 request holds a slot, spread over the slots — exceeds the deadline, or when its wait runs out.
+A freed slot passes straight to the longest waiter: a newcomer never takes it first (a plain
+semaphore lets newcomers barge, which starved some waiters for seconds under a closed loop).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from contextlib import contextmanager
 
 from serving.gateway.errors import TooManyRequests
@@ -22,9 +25,9 @@ class Admission:
     def __init__(self, max_in_flight: int, deadline_s: float, initial_service_s: float = 0.01):
         self.max_in_flight = max_in_flight
         self.deadline_s = deadline_s
-        self._slots = threading.Semaphore(max_in_flight)
         self._lock = threading.Lock()
-        self._waiting = 0
+        self._free = max_in_flight
+        self._waiters: deque[threading.Event] = deque()
         self._service_s = initial_service_s
 
     def expected_wait_s(self, position: int) -> float:
@@ -32,32 +35,42 @@ class Admission:
 
     @contextmanager
     def slot(self):
-        if not self._slots.acquire(blocking=False):
-            self._wait_for_slot()
+        self._acquire()
         started = time.monotonic()
         try:
             yield
         finally:
-            self._slots.release()
+            self._release()
             held = time.monotonic() - started
             with self._lock:
                 self._service_s += SMOOTHING * (held - self._service_s)
 
-    def _wait_for_slot(self) -> None:
+    def _acquire(self) -> None:
         with self._lock:
-            self._waiting += 1
-            expected = self.expected_wait_s(self._waiting)
-        try:
+            if self._free and not self._waiters:
+                self._free -= 1
+                return
+            expected = self.expected_wait_s(len(self._waiters) + 1)
             if expected > self.deadline_s:
                 raise TooManyRequests(
                     f"gateway busy: the expected wait for a slot ({expected:.2f} s) exceeds the "
                     f"deadline ({self.deadline_s:g} s); retry later"
                 )
-            if not self._slots.acquire(timeout=self.deadline_s):
-                raise TooManyRequests(
-                    f"gateway busy: no slot freed within the deadline ({self.deadline_s:g} s); "
-                    "retry later"
-                )
-        finally:
-            with self._lock:
-                self._waiting -= 1
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(self.deadline_s):
+            return
+        with self._lock:
+            if turn.is_set():  # handed a slot just as the wait ran out
+                return
+            self._waiters.remove(turn)
+        raise TooManyRequests(
+            f"gateway busy: no slot freed within the deadline ({self.deadline_s:g} s); retry later"
+        )
+
+    def _release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()
+            else:
+                self._free += 1

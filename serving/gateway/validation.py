@@ -11,6 +11,9 @@ import numpy as np
 from serving.gateway.errors import InvalidInput
 
 LABEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+NUMBER_TYPES = frozenset((int, float))
+"""What json.loads makes of a JSON number (a bool is neither)."""
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def describe(value) -> str:
@@ -63,14 +66,12 @@ def numbers(value, name: str, min_length: int, max_length: int) -> np.ndarray:
     if not min_length <= len(value) <= max_length:
         expected = f"{min_length}" if min_length == max_length else f"{min_length} to {max_length}"
         raise InvalidInput(f"{name}: expected {expected} numbers, got {len(value)}")
-    for index, item in enumerate(value):
-        if not is_number(item):
-            raise InvalidInput(f"{name}[{index}]: expected a number, got {describe(item)}")
-    try:
-        array = np.array(value, dtype=np.float64)
-    except OverflowError:
-        array = np.array([_clamped(item) for item in value], dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(array) | (np.abs(array) > np.finfo(np.float32).max))
+    if not NUMBER_TYPES.issuperset(map(type, value)):
+        for index, item in enumerate(value):
+            if not is_number(item):
+                raise InvalidInput(f"{name}[{index}]: expected a number, got {describe(item)}")
+    array = _floats(value)
+    bad = np.flatnonzero(~_representable(array))
     if bad.size:
         index = int(bad[0])
         raise InvalidInput(
@@ -79,14 +80,41 @@ def numbers(value, name: str, min_length: int, max_length: int) -> np.ndarray:
     return array
 
 
+def grid(rows: list[list], name: str, width: int) -> np.ndarray:
+    """Lists of `width` finite numbers each, as a 2-D float64 array. Checked in one pass
+    (a 28×28 image costs ~0.1 ms, not ~1 ms row by row); only a grid that fails is walked row
+    by row, so the error names the first bad row and item exactly as `numbers` does."""
+    if all(len(row) == width and NUMBER_TYPES.issuperset(map(type, row)) for row in rows):
+        array = _floats(rows)
+        if _representable(array).all():
+            return array
+    return np.stack(
+        [numbers(row, f"{name}[{index}]", width, width) for index, row in enumerate(rows)]
+    )
+
+
 def within(array: np.ndarray, name: str, low: float, high: float) -> np.ndarray:
-    outside = np.flatnonzero((array < low) | (array > high))
+    """`array` if every value is in [low, high]; else the first one outside is named."""
+    outside = np.argwhere((array < low) | (array > high))
     if outside.size:
-        index = int(outside[0])
+        where = tuple(int(index) for index in outside[0])
+        position = "".join(f"[{index}]" for index in where)
         raise InvalidInput(
-            f"{name}[{index}]: expected a value in [{low:g}, {high:g}], got {array[index]:g}"
+            f"{name}{position}: expected a value in [{low:g}, {high:g}], got {array[where]:g}"
         )
     return array
+
+
+def _floats(value: list) -> np.ndarray:
+    try:
+        return np.array(value, dtype=np.float64)
+    except OverflowError:  # an integer beyond float64: marked infinite, reported by the caller
+        return np.vectorize(_clamped, otypes=[np.float64])(np.array(value, dtype=object))
+
+
+def _representable(array: np.ndarray) -> np.ndarray:
+    """Finite and within float32, elementwise."""
+    return np.isfinite(array) & (np.abs(array) <= FLOAT32_MAX)
 
 
 def integer(value, name: str, low: int, high: int) -> int:

@@ -18,6 +18,7 @@ so differently-shaped requests run in separate batches instead of failing togeth
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import threading
@@ -106,10 +107,11 @@ class BatchingOptions:
 class _Task:
     """One Run() call; with splitting its rows may be processed in several parts."""
 
-    def __init__(self, feeds: Tensors, fetches: tuple[str, ...], rows: int, deadline):
+    def __init__(self, feeds: Tensors, fetches: tuple[str, ...], rows: int, deadline, on_done=None):
         self.feeds, self.fetches, self.rows, self.deadline = feeds, fetches, rows, deadline
         self.enqueued = time.monotonic()
         self.done = threading.Event()
+        self._on_done = on_done
         self.error: BaseException | None = None
         self.outputs: dict[int, list[np.ndarray]] = {}
         self._pending = 1
@@ -132,6 +134,8 @@ class _Task:
             finished = self._pending == 0
         if finished:
             self.done.set()
+            if self._on_done is not None:
+                self._on_done()
 
     def result(self) -> list[np.ndarray]:
         parts = [self.outputs[start] for start in sorted(self.outputs)]
@@ -315,22 +319,43 @@ class BatchingSession:
     def run(
         self, feeds: Tensors, fetches: Sequence[str], deadline: float | None = None
     ) -> list[np.ndarray]:
-        rows = _input_rows(feeds)
-        for value in feeds.values():
-            self._metrics.input_batch_size.add(value.shape[0])
+        rows = self._rows(feeds)
         if rows == 0:
             return self._run(feeds, fetches)
         task = _Task(feeds, tuple(fetches), rows, deadline)
-        queue = self._queue(frozenset(feeds), frozenset(fetches))
-        queue.schedule(task, self._shape_key(feeds))
+        queue = self._schedule(task)
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         if not task.done.wait(None if timeout is None else min(timeout, threading.TIMEOUT_MAX)):
+            self._give_up(queue, task)
+        return self._outcome(task)
+
+    async def submit(
+        self, feeds: Tensors, fetches: Sequence[str], deadline: float | None = None
+    ) -> list[np.ndarray]:
+        """`run` for a caller on an event loop: no thread waits for the batch; the batch
+        thread that finishes the task wakes the loop. The deadline drops the task from the
+        queue once it passes; the caller's own wait ends when its transport cancels it (gRPC
+        cancels a call at its deadline), so no timer is set per request. (A zero-row run,
+        which TF Serving does not batch, runs at once.)"""
+        rows = self._rows(feeds)
+        if rows == 0:
+            return self._run(feeds, fetches)
+        loop = asyncio.get_running_loop()
+        finished = loop.create_future()
+        task = _Task(
+            feeds,
+            tuple(fetches),
+            rows,
+            deadline,
+            on_done=lambda: loop.call_soon_threadsafe(_settle, finished),
+        )
+        queue = self._schedule(task)
+        try:
+            await finished
+        except asyncio.CancelledError:
             queue.withdraw(task)
-            if not task.done.is_set():
-                raise DeadlineExceeded(_EXPIRED)
-        if task.error is not None:
-            raise task.error
-        return task.result()
+            raise
+        return self._outcome(task)
 
     def close(self) -> None:
         with self._lock:
@@ -345,6 +370,31 @@ class BatchingSession:
                 queue = self._scheduler.add_queue(self._options, self._process)
                 self._queues[key] = queue
             return queue
+
+    def _rows(self, feeds: Tensors) -> int:
+        rows = _input_rows(feeds)
+        for value in feeds.values():
+            self._metrics.input_batch_size.add(value.shape[0])
+        return rows
+
+    def _schedule(self, task: _Task) -> BatchQueue:
+        queue = self._queue(frozenset(task.feeds), frozenset(task.fetches))
+        queue.schedule(task, self._shape_key(task.feeds))
+        return queue
+
+    @staticmethod
+    def _give_up(queue: BatchQueue, task: _Task) -> None:
+        """The caller's deadline passed: withdraw what has not run; a batch already running
+        still answers."""
+        queue.withdraw(task)
+        if not task.done.is_set():
+            raise DeadlineExceeded(_EXPIRED)
+
+    @staticmethod
+    def _outcome(task: _Task) -> list[np.ndarray]:
+        if task.error is not None:
+            raise task.error
+        return task.result()
 
     def _shape_key(self, feeds: Tensors) -> tuple:
         pad = self._options.pad_variable_length_inputs
@@ -403,6 +453,11 @@ class BatchingSession:
                 pieces.append(np.repeat(pieces[-1][:1], padded - rows, axis=0))
             merged[name] = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
         return merged, rows, padded
+
+
+def _settle(finished: asyncio.Future) -> None:
+    if not finished.done():
+        finished.set_result(None)
 
 
 def _input_rows(feeds: Tensors) -> int:

@@ -6,13 +6,17 @@ REST handler calls the same implementations as its gRPC service.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
 
 from serving.modelserver import inference
+from serving.modelserver.batching import BatchingSession
 from serving.modelserver.errors import InvalidArgument, code_name
 from serving.modelserver.manager import ModelManager, VersionStatus
 from serving.modelserver.metrics import ServerMetrics
@@ -73,19 +77,24 @@ class ModelServerCore:
         deadline: float | None = None,
     ) -> Answer:
         """RunPredict; the result is the outputs by alias."""
-        return self._call(
-            spec,
-            "Predict",
-            deadline,
-            lambda servable, run: inference.predict(
-                servable.signatures,
-                run,
-                spec.signature_name,
-                inputs,
-                output_filter,
-                self.options,
-            ),
-        )
+        with self._measured(spec, "Predict") as call:
+            plan = self._predict_plan(call.servable, spec, inputs, output_filter)
+            return call.answer(plan.outputs(call.run(plan.feeds, plan.fetches, deadline)))
+
+    async def predict_async(
+        self,
+        spec: ModelSpec,
+        inputs: dict[str, np.ndarray],
+        output_filter: Sequence[str] = (),
+        deadline: float | None = None,
+        executor: Executor | None = None,
+    ) -> Answer:
+        """`predict` for a caller on an event loop: a batching session answers without
+        holding a thread; any other session runs on `executor`."""
+        with self._measured(spec, "Predict") as call:
+            plan = self._predict_plan(call.servable, spec, inputs, output_filter)
+            values = await call.run_async(plan.feeds, plan.fetches, deadline, executor)
+            return call.answer(plan.outputs(values))
 
     def classify(self, spec: ModelSpec, examples: list[bytes], deadline=None) -> Answer:
         """RunClassify; the result is (label, score) per class, per example."""
@@ -129,22 +138,25 @@ class ModelServerCore:
         """GetModelStatus: the version's state, or every version's; labels are not consulted."""
         return self.manager.statuses(spec.name, spec.version)
 
+    def _predict_plan(self, servable, spec, inputs, output_filter) -> inference.PredictPlan:
+        return inference.predict_plan(
+            servable.signatures, spec.signature_name, inputs, output_filter, self.options
+        )
+
     def _call(self, spec: ModelSpec, api: str, deadline, work) -> Answer:
+        with self._measured(spec, api) as call:
+            return call.answer(
+                work(call.servable, lambda feeds, fetches: call.run(feeds, fetches, deadline))
+            )
+
+    @contextlib.contextmanager
+    def _measured(self, spec: ModelSpec, api: str):
+        """A _Call on the version `spec` resolves to; its outcome and latency are recorded."""
         started = time.perf_counter()
         servable, error = None, None
         try:
             servable = self.manager.resolve(spec.name, spec.version, spec.label)
-
-            def run(feeds, fetches):
-                run_started = time.perf_counter()
-                try:
-                    return servable.session.run(feeds, fetches, deadline)
-                finally:
-                    micros = (time.perf_counter() - run_started) * 1e6
-                    self.metrics.runtime_latency.add(micros, spec.name, api, "TF1")
-
-            result = work(servable, run)
-            return Answer(servable.version, inference.signature_key(spec.signature_name), result)
+            yield _Call(self.metrics, spec, api, servable)
         except BaseException as failure:
             error = failure
             raise
@@ -174,3 +186,39 @@ class ModelServerCore:
         if examples:
             self.metrics.example_counts.add(len(examples), model)
             self.metrics.example_count_total.increment(model, by=len(examples))
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One inference call on a resolved version: runs its session, times each run."""
+
+    metrics: ServerMetrics
+    spec: ModelSpec
+    api: str
+    servable: Servable
+
+    def answer(self, result) -> Answer:
+        signature = inference.signature_key(self.spec.signature_name)
+        return Answer(self.servable.version, signature, result)
+
+    def run(self, feeds, fetches, deadline):
+        started = time.perf_counter()
+        try:
+            return self.servable.session.run(feeds, fetches, deadline)
+        finally:
+            self._record_runtime(started)
+
+    async def run_async(self, feeds, fetches, deadline, executor):
+        started = time.perf_counter()
+        session = self.servable.session
+        try:
+            if isinstance(session, BatchingSession):
+                return await session.submit(feeds, fetches, deadline)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(executor, session.run, feeds, fetches, deadline)
+        finally:
+            self._record_runtime(started)
+
+    def _record_runtime(self, started: float) -> None:
+        micros = (time.perf_counter() - started) * 1e6
+        self.metrics.runtime_latency.add(micros, self.spec.name, self.api, "TF1")

@@ -1,4 +1,9 @@
-"""gRPC adapter: TF Serving's PredictionService and ModelService over the core.
+"""gRPC adapter: TF Serving's PredictionService and ModelService over the core, on grpc.aio.
+
+The servicers run on the server's event loop. Work that blocks (a model run without batching,
+Classify, Regress, MultiInference, a config reload) goes to the `--grpc_max_threads` pool; a
+batched Predict does not take a thread at all: it is parsed on the loop, queued for the batch
+threads, and answered when its batch is done (see BatchingSession.submit).
 
 Messages, codes and metrics follow TF Serving's `model_servers/prediction_service_impl.cc`,
 `model_service_impl.cc`, `get_model_status_impl.cc` and
@@ -7,20 +12,26 @@ Messages, codes and metrics follow TF Serving's `model_servers/prediction_servic
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
+from concurrent.futures import Executor
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError
+from google.protobuf.message_factory import GetMessageClass
 
 from client.protos import (
     classification_pb2,
     get_model_metadata_pb2,
     inference_pb2,
     model_management_pb2,
+    model_service_pb2,
     model_service_pb2_grpc,
     predict_pb2,
+    prediction_service_pb2,
     prediction_service_pb2_grpc,
     regression_pb2,
     status_pb2,
@@ -36,6 +47,39 @@ log = logging.getLogger(__name__)
 
 NO_DEADLINE_S = 1e6
 """A stub without a deadline still reports time_remaining(), as a huge number."""
+
+
+def handlers(prediction: PredictionServicer, model: ModelServicer) -> list:
+    """Both services' methods, each taking the raw request and parsing it itself: a corrupt
+    message is then INTERNAL, as gRPC C++ answers it (GenericDeserialize in
+    grpcpp/impl/codegen/proto_utils.h) under TF Serving; grpc.aio's own parsing says UNKNOWN."""
+    return [
+        _service_handler(prediction, prediction_service_pb2.DESCRIPTOR, "PredictionService"),
+        _service_handler(model, model_service_pb2.DESCRIPTOR, "ModelService"),
+    ]
+
+
+def _service_handler(servicer, file_descriptor, name: str) -> grpc.GenericRpcHandler:
+    service = file_descriptor.services_by_name[name]
+    methods = {
+        method.name: grpc.unary_unary_rpc_method_handler(
+            _parsing(getattr(servicer, method.name), GetMessageClass(method.input_type)),
+            response_serializer=GetMessageClass(method.output_type).SerializeToString,
+        )
+        for method in service.methods
+    }
+    return grpc.method_handlers_generic_handler(service.full_name, methods)
+
+
+def _parsing(handler, request_class):
+    async def parse_then_handle(raw: bytes, context):
+        try:
+            request = request_class.FromString(raw)
+        except DecodeError as error:
+            await context.abort(grpc.StatusCode.INTERNAL, f"{request_class.__name__}: {error}")
+        return await handler(request, context)
+
+    return parse_then_handle
 
 
 def spec_from_proto(model_spec) -> ModelSpec:
@@ -69,11 +113,11 @@ def _handled(api: str | None = None):
 
     def wrap(method):
         @functools.wraps(method)
-        def handler(self, request, context):
+        async def handler(self, request, context):
             started = time.perf_counter()
             error = None
             try:
-                return method(self, request, context)
+                return await method(self, request, context)
             except ServingError as failure:
                 error = failure
             except TensorConversionError as failure:
@@ -85,7 +129,7 @@ def _handled(api: str | None = None):
             finally:
                 if api is not None:
                     self.record(request.model_spec.name, api, error, started)
-            context.abort(error.code, str(error))
+            await context.abort(error.code, str(error))
 
         return handler
 
@@ -93,8 +137,9 @@ def _handled(api: str | None = None):
 
 
 class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
-    def __init__(self, core: ModelServerCore, tensor_content: bool = False):
+    def __init__(self, core: ModelServerCore, executor: Executor, tensor_content: bool = False):
         self.core = core
+        self.executor = executor
         self.tensor_content = tensor_content
 
     def record(self, model: str, api: str, error, started: float) -> None:
@@ -105,43 +150,64 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         metrics.request_count.increment(model, code_name(error))
 
     @_handled("Predict")
-    def Predict(self, request, context):
+    async def Predict(self, request, context):
         inputs = {}
         for alias, proto in request.inputs.items():
             try:
                 inputs[alias] = to_ndarray(proto)
             except TensorConversionError as error:
                 raise InvalidArgument(f"tensor parsing error: {alias} ({error})") from None
-        answer = self.core.predict(
+        answer = await self.core.predict_async(
             spec_from_proto(request.model_spec),
             inputs,
             tuple(request.output_filter),
             _deadline(context),
+            self.executor,
         )
         response = predict_pb2.PredictResponse()
         _fill_spec(response.model_spec, request.model_spec.name, answer)
         for alias, value in answer.result.items():
-            response.outputs[alias].CopyFrom(to_tensor_proto(value, self.tensor_content))
+            to_tensor_proto(value, self.tensor_content, into=response.outputs[alias])
         return response
 
     @_handled("Classify")
-    def Classify(self, request, context):
+    async def Classify(self, request, context):
+        return await _off_loop(self.executor, self._classify, request, _deadline(context))
+
+    @_handled("Regress")
+    async def Regress(self, request, context):
+        return await _off_loop(self.executor, self._regress, request, _deadline(context))
+
+    @_handled()
+    async def MultiInference(self, request, context):
+        return await _off_loop(self.executor, self._multi_inference, request, _deadline(context))
+
+    @_handled()
+    async def GetModelMetadata(self, request, context):
+        if not request.HasField("model_spec"):
+            raise InvalidArgument("Missing ModelSpec")
+        fields = list(request.metadata_field)
+        if not fields:
+            raise InvalidArgument(
+                "GetModelMetadataRequest must specify at least one metadata_field"
+            )
+        for field in fields:
+            if field != "signature_def":
+                raise InvalidArgument(f"Metadata field {field} is not supported")
+        return metadata_response(self.core.metadata(spec_from_proto(request.model_spec)))
+
+    def _classify(self, request, deadline):
         answer = self.core.classify(
-            spec_from_proto(request.model_spec),
-            serialized_examples(request.input),
-            _deadline(context),
+            spec_from_proto(request.model_spec), serialized_examples(request.input), deadline
         )
         response = classification_pb2.ClassificationResponse()
         _fill_spec(response.model_spec, request.model_spec.name, answer)
         _classification_result(answer.result, response.result)
         return response
 
-    @_handled("Regress")
-    def Regress(self, request, context):
+    def _regress(self, request, deadline):
         answer = self.core.regress(
-            spec_from_proto(request.model_spec),
-            serialized_examples(request.input),
-            _deadline(context),
+            spec_from_proto(request.model_spec), serialized_examples(request.input), deadline
         )
         response = regression_pb2.RegressionResponse()
         _fill_spec(response.model_spec, request.model_spec.name, answer)
@@ -149,12 +215,9 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
             response.result.regressions.add().value = value
         return response
 
-    @_handled()
-    def MultiInference(self, request, context):
+    def _multi_inference(self, request, deadline):
         tasks = [(spec_from_proto(task.model_spec), task.method_name) for task in request.tasks]
-        answer = self.core.multi_inference(
-            tasks, serialized_examples(request.input), _deadline(context)
-        )
+        answer = self.core.multi_inference(tasks, serialized_examples(request.input), deadline)
         response = inference_pb2.MultiInferenceResponse()
         for task, result in zip(request.tasks, answer.result, strict=True):
             added = response.results.add()
@@ -168,19 +231,10 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
                     added.regression_result.regressions.add().value = value
         return response
 
-    @_handled()
-    def GetModelMetadata(self, request, context):
-        if not request.HasField("model_spec"):
-            raise InvalidArgument("Missing ModelSpec")
-        fields = list(request.metadata_field)
-        if not fields:
-            raise InvalidArgument(
-                "GetModelMetadataRequest must specify at least one metadata_field"
-            )
-        for field in fields:
-            if field != "signature_def":
-                raise InvalidArgument(f"Metadata field {field} is not supported")
-        return metadata_response(self.core.metadata(spec_from_proto(request.model_spec)))
+
+async def _off_loop(executor: Executor, call, *args):
+    """`call(*args)` on the blocking-work pool, so the event loop keeps serving."""
+    return await asyncio.get_running_loop().run_in_executor(executor, call, *args)
 
 
 def metadata_response(servable) -> get_model_metadata_pb2.GetModelMetadataResponse:
@@ -207,19 +261,23 @@ def _classification_result(classifications, result) -> None:
 
 
 class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
-    def __init__(self, core: ModelServerCore, reload_config):
+    def __init__(self, core: ModelServerCore, reload_config, executor: Executor):
         self.core = core
         self.reload_config = reload_config
+        self.executor = executor
 
     @_handled()
-    def GetModelStatus(self, request, context):
+    async def GetModelStatus(self, request, context):
         if not request.HasField("model_spec"):
             raise InvalidArgument("Missing ModelSpec")
         spec = spec_from_proto(request.model_spec)
         return status_response(self.core.status(ModelSpec(spec.name, spec.version)))
 
     @_handled()
-    def HandleReloadConfigRequest(self, request, context):
+    async def HandleReloadConfigRequest(self, request, context):
+        return await _off_loop(self.executor, self._reload_config, request)
+
+    def _reload_config(self, request):
         if request.config.WhichOneof("config") != "model_config_list":
             raise InvalidArgument(
                 "ServerModelConfig type not supported by HandleReloadConfigRequest. Only "

@@ -51,15 +51,27 @@ def signature_key(name: str) -> str:
     return name or DEFAULT_SIGNATURE
 
 
-def predict(
+@dataclass(frozen=True)
+class PredictPlan:
+    """What one RunPredict feeds and fetches (tensor names), and the aliases of the fetches."""
+
+    feeds: dict[str, np.ndarray]
+    fetches: list[str]
+    aliases: list[str]
+
+    def outputs(self, values: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """The fetched values by output alias."""
+        return dict(zip(self.aliases, values, strict=True))
+
+
+def predict_plan(
     signatures: Mapping,
-    run: Run,
     signature_name: str,
     inputs: dict[str, np.ndarray],
     output_filter: Sequence[str] = (),
     options: Options = Options(),
-) -> dict[str, np.ndarray]:
-    """RunPredict: the filtered (else every) output of the signature, by alias."""
+) -> PredictPlan:
+    """RunPredict's checks and feeds: the filtered (else every) output of the signature."""
     key = signature_key(signature_name)
     if key not in signatures:
         raise FailedPrecondition(f'Serving signature key "{key}" not found.')
@@ -76,8 +88,20 @@ def predict(
         )
     feeds = _input_feeds(signature, inputs)
     aliases = _output_aliases(signature, output_filter)
-    values = run(feeds, [signature.outputs[alias].name for alias in aliases])
-    return dict(zip(aliases, values, strict=True))
+    return PredictPlan(feeds, [signature.outputs[alias].name for alias in aliases], aliases)
+
+
+def predict(
+    signatures: Mapping,
+    run: Run,
+    signature_name: str,
+    inputs: dict[str, np.ndarray],
+    output_filter: Sequence[str] = (),
+    options: Options = Options(),
+) -> dict[str, np.ndarray]:
+    """RunPredict: the filtered (else every) output of the signature, by alias."""
+    plan = predict_plan(signatures, signature_name, inputs, output_filter, options)
+    return plan.outputs(run(plan.feeds, plan.fetches))
 
 
 def classify(

@@ -52,7 +52,7 @@ class _Metric:
     def _key(self, values: tuple) -> tuple[str, ...]:
         if len(values) != len(self.labels):
             raise ValueError(f"{self.name} takes labels {self.labels}, got {values}")
-        return tuple(str(v) for v in values)
+        return tuple(map(str, values))
 
     def lines(self) -> list[str]:
         with self._lock:

@@ -2,23 +2,25 @@
 
 Start-up follows TF Serving's `Server::BuildAndStart` (`model_servers/server.cc`): the flags
 are checked, the configured models are loaded and awaited (a model that cannot load fails the
-start), and only then do the gRPC and REST ports open.
+start), and only then do the gRPC and REST ports open. gRPC is served by grpc.aio on an event
+loop of its own thread (see grpc_api.py); REST by a threaded WSGI server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
 import tensorflow  # noqa: F401  (the runtime, before client.protos could stand in for it)
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
 from werkzeug.serving import make_server
 
-from client.protos import model_service_pb2_grpc, prediction_service_pb2_grpc
-from serving.modelserver import config, inference
+from serving.modelserver import config, grpc_api, inference
 from serving.modelserver import flags as server_flags
 from serving.modelserver.batching import BatchingSession, SharedBatchScheduler
 from serving.modelserver.core import ModelServerCore, Servable
@@ -66,6 +68,8 @@ class ModelServer:
         self.core = ModelServerCore(self.manager, self.metrics, self.options)
         self._stop = threading.Event()
         self._grpc = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._blocking: ThreadPoolExecutor | None = None
         self._health = None
         self._rest = None
         self.grpc_port = 0
@@ -105,9 +109,11 @@ class ModelServer:
         self._stop.set()
         self.manager.stop()
         if self._health is not None:
-            self._health.enter_graceful_shutdown()
+            self._on_loop(self._health.enter_graceful_shutdown())
         if self._grpc is not None:
-            self._grpc.stop(grace_seconds).wait()
+            self._on_loop(self._grpc.stop(grace_seconds))
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._blocking.shutdown(wait=False)
         if self._rest is not None:
             self._rest.shutdown()
             self._rest.server_close()
@@ -120,21 +126,30 @@ class ModelServer:
 
     def _start_grpc(self) -> None:
         flags = self.flags
-        self._grpc = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=max(1, flags.grpc_max_threads)),
-            options=config.grpc_options(flags),
+        self._loop = asyncio.new_event_loop()
+        self._thread(self._loop.run_forever, "grpc-loop")
+        self._blocking = ThreadPoolExecutor(
+            max_workers=max(1, flags.grpc_max_threads), thread_name_prefix="grpc"
         )
-        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-            PredictionServicer(self.core, flags.enable_serialization_as_tensor_content),
-            self._grpc,
+        self._on_loop(self._open_grpc())
+        if flags.port:
+            print(f"Running gRPC ModelServer at 0.0.0.0:{self.grpc_port} ...", flush=True)
+        if flags.grpc_socket_path:
+            print(f"Running gRPC ModelServer at UNIX socket {flags.grpc_socket_path} ...")
+
+    async def _open_grpc(self) -> None:
+        """Build and start the grpc.aio server; runs on its loop, where grpc.aio wants it."""
+        flags = self.flags
+        self._grpc = grpc.aio.server(options=config.grpc_options(flags))
+        prediction = PredictionServicer(
+            self.core, self._blocking, flags.enable_serialization_as_tensor_content
         )
-        model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-            ModelServicer(self.core, self.reload_config), self._grpc
-        )
+        model = ModelServicer(self.core, self.reload_config, self._blocking)
+        self._grpc.add_generic_rpc_handlers(grpc_api.handlers(prediction, model))
         if flags.enable_grpc_healthcheck_service:
-            self._health = health.HealthServicer()
+            self._health = health_aio.HealthServicer()
             for service in HEALTH_SERVICES:
-                self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
+                await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
             health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
         credentials = config.server_credentials(flags)
         if flags.port:
@@ -149,11 +164,11 @@ class ModelServer:
                 self._grpc.add_insecure_port(socket)
             else:
                 self._grpc.add_secure_port(socket, credentials)
-        self._grpc.start()
-        if flags.port:
-            print(f"Running gRPC ModelServer at 0.0.0.0:{self.grpc_port} ...", flush=True)
-        if flags.grpc_socket_path:
-            print(f"Running gRPC ModelServer at UNIX socket {flags.grpc_socket_path} ...")
+        await self._grpc.start()
+
+    def _on_loop(self, coroutine):
+        """Run `coroutine` on the gRPC event loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def _start_rest(self, prometheus_path: str | None) -> None:
         flags = self.flags

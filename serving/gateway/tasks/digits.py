@@ -56,14 +56,7 @@ def _image(image, name: str, settings: GatewaySettings) -> np.ndarray:
     if not isinstance(image, list):
         raise InvalidInput(f"{name}: expected {EXPECTED}, got {validation.describe(image)}")
     if len(image) == SIDE and all(isinstance(row, list) for row in image):
-        rows = [
-            validation.numbers(row, f"{name}[{index}]", SIDE, SIDE)
-            for index, row in enumerate(image)
-        ]
-        pixels = np.stack(rows)
-        for index, row in enumerate(pixels):
-            validation.within(row, f"{name}[{index}]", 0.0, 1.0)
-        return pixels
+        return validation.within(validation.grid(image, name, SIDE), name, 0.0, 1.0)
     if len(image) == SIDE * SIDE:
         pixels = validation.numbers(image, name, SIDE * SIDE, SIDE * SIDE)
         return validation.within(pixels, name, 0.0, 1.0).reshape(SIDE, SIDE)
