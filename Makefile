@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MODELS_DIR ?= models
 PYTEST_ARGS ?=
+PEERS_DIR := .peers
+PEER_bentoml := bentoml==1.4.39
+PEER_ray := "ray[serve]==2.58.0" jinja2
 LOCUST_USERS ?= 32
 LOCUST_SPAWN_RATE ?= 8
 LOCUST_RUN_TIME ?= 1m
@@ -17,7 +20,7 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway bench bench-xla profile bench-batching bench-gateway loadtest loadtest-distributed soak lint format test run clean
+.PHONY: help install models train serve gateway peers bench bench-xla profile bench-batching bench-gateway loadtest loadtest-distributed soak lint format test run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -43,7 +46,19 @@ serve: $(STAMP)  ## Serve the models with TF Serving (SERVING_BACKEND=auto|tfser
 gateway: $(STAMP)  ## The gateway alone under gunicorn (GATEWAY_PORT, TFS_HOST, TFS_GRPC_PORT, ...)
 	$(PY) -m serving.gateway
 
-bench: models  ## Digits served in process, via gRPC, the gateway and a naive app, one run (wrk, h2load)
+peers: $(PEERS_DIR)/bentoml/.stamp $(PEERS_DIR)/ray/.stamp  ## BentoML and Ray Serve, each in its own venv under .peers/ (for make bench)
+
+# Each peer gets the project's TensorFlow version (to load the same SavedModel) and nothing else of
+# ours. BentoML 1.4.40 needs a certifi release the package index here lacks; 1.4.39 installs.
+# Ray Serve 2.58 imports jinja2 without declaring it.
+$(PEERS_DIR)/%/.stamp: | $(STAMP)
+	rm -rf $(PEERS_DIR)/$*
+	$(PYTHON) -m venv $(PEERS_DIR)/$*
+	$(PEERS_DIR)/$*/bin/pip install --quiet $(PEER_$*) \
+		"tensorflow==$$($(PY) -c 'import importlib.metadata as m; print(m.version("tensorflow"))')"
+	touch $@
+
+bench: models peers  ## Digits in process, via gRPC, the gateway, a naive app, BentoML and Ray Serve, one run (wrk, h2load)
 	@command -v wrk >/dev/null && command -v h2load >/dev/null || [ "$$(id -u)" != 0 ] \
 		|| (apt-get update -q && apt-get install -y -q wrk nghttp2-client) >/dev/null
 	$(PY) -m loadtest.bench
@@ -88,5 +103,5 @@ test: lint  ## Lint, then the whole test suite
 run: models  ## Set up, train the models if none exist, serve them with the gateway on :8000
 	$(PY) -m serving.stack
 
-clean:  ## Remove the virtual environment and caches (keeps models and data)
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+clean:  ## Remove the virtual environments (project, peers) and caches (keeps models and data)
+	rm -rf $(VENV) $(PEERS_DIR) .pytest_cache .ruff_cache

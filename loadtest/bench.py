@@ -8,7 +8,10 @@ same cores with the same load, one after another in one run:
                from h2load replaying one pre-encoded PredictRequest;
   gateway      /v1/digits through the gateway (gunicorn) in front of that server, load from wrk;
   naive        a Flask app calling the SavedModel in each gunicorn worker (loadtest/naive_app.py),
-               load from wrk.
+               load from wrk;
+  bentoml, ray the serving frameworks a user would pick instead, BentoML (adaptive batching) and
+               Ray Serve (@serve.batch), each from its own venv under .peers/ (`make peers`;
+               skipped when not installed), load from wrk (loadtest/peers/).
 
 Load generators are C programs (wrk, h2load) so they take little of the CPU they measure; `make
 bench` installs them when it runs as root. Failures count non-2xx answers and socket errors, and
@@ -19,6 +22,7 @@ reports/bench.json, reports/bench.md and reports/bench.png.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -33,7 +37,8 @@ import numpy as np
 import tensorflow as tf  # the ceiling runs the model here; imported before client.protos
 
 from loadtest import h2load, wrk
-from loadtest.payloads import predict_request
+from loadtest.payloads import predict_request, series_window
+from loadtest.peers import launch as peers
 from loadtest.plain_graph import strip_xla
 from loadtest.processes import (
     REPO,
@@ -47,6 +52,8 @@ from loadtest.processes import (
     wait_for_http,
     write_models_config,
 )
+from serving.gateway.settings import GatewaySettings
+from serving.gateway.tasks import forecasts, sums
 from serving.launcher import CONFIG_DIR
 from training.data.mnist import load_mnist
 from training.layout import existing_versions
@@ -54,9 +61,8 @@ from training.layout import existing_versions
 MODEL = "digit_classifier"
 SERVED = ("grpc", "gateway", "naive")
 WORKERS, THREADS = 2, 16
-REQUEST_COUNT = re.compile(
-    r':tensorflow:serving:request_count\{model_name="' + MODEL + r'",status="(\w+)"\} (\d+)'
-)
+REQUEST_COUNT = r':tensorflow:serving:request_count\{{model_name="{model}",status="(\w+)"\}} (\d+)'
+"""TF Serving's request counter by status, for one model (str.format with `model`)."""
 
 
 def calls_per_second(signature, images: tf.Tensor, seconds: float) -> tuple[float, float]:
@@ -77,9 +83,11 @@ def in_process(version: Path, images: np.ndarray, seconds: float) -> dict:
     return {"batch_1_ms": round(one_ms, 3), "batch_64_images_per_second": round(batches * 64, 1)}
 
 
-def failed_grpc_requests(rest_url: str) -> int:
+def failed_grpc_requests(rest_url: str, model: str) -> int:
+    """The server's count of `model`'s requests answered with a status other than OK."""
     _, text = http("GET", rest_url + "/monitoring/prometheus/metrics")
-    return sum(int(n) for status, n in REQUEST_COUNT.findall(text) if status != "OK")
+    counts = re.findall(REQUEST_COUNT.format(model=re.escape(model)), text)
+    return sum(int(n) for status, n in counts if status != "OK")
 
 
 def start_naive(version: Path, workdir: Path) -> ServerProcess:
@@ -97,24 +105,59 @@ def start_naive(version: Path, workdir: Path) -> ServerProcess:
     return wait_for_http(naive, "/healthz", 180, "naive app")
 
 
+def route_requests(models_dir: Path) -> dict[str, tuple[str, bytes, bytes]]:
+    """Per extra route whose model is there: (model, PredictRequest, gateway JSON body), the
+    request built by the gateway's own task from the body (one 32-step 0/1 sequence; one window
+    of the true series, 10 steps ahead)."""
+    rng = np.random.default_rng(0)
+    window, _ = series_window(rng, 10)
+    bodies = {
+        "sum": (sums, {"sequences": [rng.integers(0, 2, 32).tolist()]}),
+        "forecast": (forecasts, {"series": [window], "horizon": 10}),
+    }
+    requests = {}
+    for route, (task, body) in bodies.items():
+        if not existing_versions(models_dir.resolve() / task.model):
+            print(f"{route}: no {task.model} under {models_dir}, route skipped", flush=True)
+            continue
+        call = task.build(body, {}, GatewaySettings())
+        message = predict_request(task.model, **call.inputs)
+        message.model_spec.signature_name = call.signature
+        message.output_filter.extend(call.output_filter)
+        requests[route] = (task.model, message.SerializeToString(), json.dumps(body).encode())
+    return requests
+
+
 def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
     version = base / str(existing_versions(base)[-1])
     images = np.repeat(image[None].astype(np.float32), 64, axis=0)
-    results: dict = {"in_process": {}, **{path: {} for path in SERVED}}
+    measured_peers = [name for name in peers.NAMES if peers.installed(name)]
+    results: dict = {"in_process": {}, **{path: {} for path in (*SERVED, *measured_peers)}}
     for name, path in (("xla", version), ("plain", strip_xla(version, workdir / "plain" / "1"))):
         results["in_process"][name] = in_process(path, images, args.seconds)
         print(f"in_process {name}: {results['in_process'][name]}", flush=True)
-    message = predict_request(MODEL, images=images[:1]).SerializeToString()
-    body = json.dumps({"images": [image.tolist()]}).encode()
+    routes = route_requests(args.models_dir)
+    requests = {
+        "digits": (
+            MODEL,
+            predict_request(MODEL, images=images[:1]).SerializeToString(),
+            json.dumps({"images": [image.tolist()]}).encode(),
+        ),
+        **routes,
+    }
+    results["routes"] = {route: {"grpc": {}, "gateway": {}} for route in routes}
 
-    def sweep(path: str, run) -> None:
+    def sweep(path: str, run, route: str = "digits") -> None:
+        points = results[path] if route == "digits" else results["routes"][route][path]
         for level in args.levels:
-            results[path][level] = run(level)
-            print(f"{path:>8} c={level:<4} {results[path][level]}", flush=True)
+            points[level] = run(level)
+            label = path if route == "digits" else f"{path} {route}"
+            print(f"{label:>16} c={level:<4} {points[level]}", flush=True)
 
+    served = {model: base.parent / model for model, _, _ in requests.values()}
     server = start_model_server(
-        write_models_config(workdir / "models.config", {MODEL: base}),
-        [MODEL],
+        write_models_config(workdir / "models.config", served),
+        list(served),
         workdir,
         [
             "--enable_batching",
@@ -124,33 +167,44 @@ def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
         deadline=300,
     )
     try:
+        for route, (model, message, _) in requests.items():
 
-        def grpc_run(level: int) -> dict:
-            failed = failed_grpc_requests(server.rest_url)
-            result = h2load.run(server.grpc_address, message, level, args.seconds)
-            result["failures"] += failed_grpc_requests(server.rest_url) - failed
-            return result
+            def grpc_run(level: int, model=model, message=message) -> dict:
+                failed = failed_grpc_requests(server.rest_url, model)
+                result = h2load.run(server.grpc_address, message, level, args.seconds)
+                result["failures"] += failed_grpc_requests(server.rest_url, model) - failed
+                return result
 
-        sweep("grpc", grpc_run)
+            sweep("grpc", grpc_run, route)
         gateway = start_gateway(
             server.grpc_address,
             server.rest_url,
             workdir,
-            {"GATEWAY_MODELS": MODEL, "GATEWAY_LOG_LEVEL": "WARNING"},
+            {"GATEWAY_MODELS": ",".join(served), "GATEWAY_LOG_LEVEL": "WARNING"},
         )
         try:
-            url = gateway.rest_url + "/v1/digits"
-            sweep("gateway", lambda c: wrk.run(url, body, c, args.seconds))
+            for route, (_, _, body) in requests.items():
+                url = f"{gateway.rest_url}/v1/{route}"
+                sweep(
+                    "gateway",
+                    lambda c, url=url, body=body: wrk.run(url, body, c, args.seconds),
+                    route,
+                )
         finally:
             gateway.stop()
     finally:
         server.stop()
-    naive = start_naive(version, workdir)
-    try:
-        url = naive.rest_url + "/v1/digits"
-        sweep("naive", lambda c: wrk.run(url, body, c, args.seconds))
-    finally:
-        naive.stop()
+    body = requests["digits"][2]
+    for name, start in (
+        ("naive", start_naive),
+        *((peer, functools.partial(peers.start, peer)) for peer in measured_peers),
+    ):
+        server = start(version, workdir)
+        try:
+            url = server.rest_url + "/v1/digits"
+            sweep(name, lambda c, url=url: wrk.run(url, body, c, args.seconds))
+        finally:
+            server.stop()
     return results
 
 
@@ -190,6 +244,16 @@ def targets(results: dict, top: int) -> list[tuple[str, str, bool]]:
         ),
         (f"gateway c={top} no failures", str(gateway["failures"]), gateway["failures"] == 0),
     ]
+    for peer in (path for path in served_paths(results) if path not in SERVED):
+        other = results[peer][top]
+        rows.append(
+            (
+                f"gateway c={top} ahead of {peer} on throughput and p99",
+                f"{gateway[rate]} vs {other[rate]} req/s, {gateway['p99_ms']} vs "
+                f"{other['p99_ms']} ms",
+                gateway[rate] > other[rate] and gateway["p99_ms"] < other["p99_ms"],
+            )
+        )
     if 1 in results["gateway"]:
         p50 = results["gateway"][1]["p50_ms"]
         rows.append(
@@ -202,6 +266,11 @@ def targets(results: dict, top: int) -> list[tuple[str, str, bool]]:
     return rows
 
 
+def served_paths(results: dict) -> list[str]:
+    """The digit paths measured, in order: the benchmark's own, then the peers."""
+    return [path for path in results if path not in ("in_process", "routes")]
+
+
 def markdown(results: dict, levels: list[int], machine: str) -> str:
     lines = [f"Machine: {machine}.", ""]
     lines += ["| in process | batch 1 ms/call | batch 64 images/s |", "|---|---|---|"]
@@ -212,17 +281,28 @@ def markdown(results: dict, levels: list[int], machine: str) -> str:
         "| path | " + " | ".join(f"c={c} req/s (p50 / p99 ms)" for c in levels) + " |",
         "|---|" + "---|" * len(levels),
     ]
-    for path in SERVED:
-        cells = [
-            f"{r['requests_per_second']} ({r['p50_ms']} / {r['p99_ms']})"
-            + (f", {r['failures']} failed" if r["failures"] else "")
-            for r in (results[path][c] for c in levels)
+    for path in served_paths(results):
+        lines.append(f"| {path} | " + " | ".join(_cell(results[path][c]) for c in levels) + " |")
+    routes = results.get("routes", {})
+    if routes:
+        columns = [(path, c) for path in ("grpc", "gateway") for c in levels]
+        lines += [
+            "",
+            "| route | " + " | ".join(f"{p} c={c} req/s (p50 / p99 ms)" for p, c in columns) + " |",
+            "|---|" + "---|" * len(columns),
         ]
-        lines.append(f"| {path} | " + " | ".join(cells) + " |")
+        for route, points in routes.items():
+            cells = [_cell(points[path][c]) for path, c in columns]
+            lines.append(f"| {route} | " + " | ".join(cells) + " |")
     top = max(levels)
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {'yes' if ok else 'no'} |" for t, m, ok in targets(results, top)]
     return "\n".join(lines)
+
+
+def _cell(point: dict) -> str:
+    failed = f", {point['failures']} failed" if point["failures"] else ""
+    return f"{point['requests_per_second']} ({point['p50_ms']} / {point['p99_ms']}){failed}"
 
 
 def chart(results: dict, levels: list[int], out: Path) -> None:
@@ -234,7 +314,7 @@ def chart(results: dict, levels: list[int], out: Path) -> None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     ceiling = results["in_process"]["xla"]["batch_64_images_per_second"]
     left.axhline(ceiling, color="gray", linestyle=":", label="in process, batch 64")
-    for path in SERVED:
+    for path in served_paths(results):
         rows = [results[path][c] for c in levels]
         left.plot(levels, [r["requests_per_second"] for r in rows], marker="o", label=path)
         (line,) = right.plot(levels, [r["p50_ms"] for r in rows], marker="o", label=f"{path} p50")

@@ -1,0 +1,71 @@
+"""The benchmark's verdicts: each target row is computed from the measured figures, and every
+peer framework measured gets its own row."""
+
+from client.protos import predict_pb2
+from loadtest.bench import markdown, route_requests, targets
+
+
+def point(rate: float, p50: float, p99: float, failures: int = 0) -> dict:
+    return {"requests_per_second": rate, "p50_ms": p50, "p99_ms": p99, "failures": failures}
+
+
+RESULTS = {
+    "in_process": {
+        "xla": {"batch_1_ms": 0.8, "batch_64_images_per_second": 4000.0},
+        "plain": {"batch_1_ms": 5.0, "batch_64_images_per_second": 2500.0},
+    },
+    "grpc": {1: point(500, 1.8, 3.0), 64: point(2100, 30, 90)},
+    "gateway": {1: point(250, 2.5, 6.0), 64: point(1300, 50, 140)},
+    "naive": {1: point(200, 4.0, 9.0), 64: point(800, 80, 300)},
+    "bentoml": {1: point(100, 9.0, 20.0), 64: point(1400, 45, 120)},
+    "routes": {
+        "sum": {
+            "grpc": {1: point(900, 1.0, 2.0), 64: point(3000, 20, 40)},
+            "gateway": {1: point(400, 2.0, 4.0), 64: point(1500, 40, 80, failures=2)},
+        }
+    },
+}
+
+
+def test_every_target_is_judged_from_the_figures():
+    verdicts = {target: met for target, _, met in targets(RESULTS, 64)}
+    assert verdicts == {
+        "in process, batch 1 ≤ 1.2 ms": True,
+        "in process, batch 64 ≥ 2× the plain graph": False,
+        "gRPC c=64 ≥ 50% of the ceiling": True,
+        "gRPC c=64 p99 ≤ 100 ms": True,
+        "gateway c=64 ≥ 1.5× naive": True,
+        "gateway c=64 ≥ 30% of the ceiling": True,
+        "gateway c=64 p99 ≤ 150 ms and below naive": True,
+        "gateway c=64 no failures": True,
+        "gateway c=64 ahead of bentoml on throughput and p99": False,
+        "gateway c=1 p50 ≤ in-process batch 1 + 2 ms": True,
+    }
+
+
+def test_the_table_has_a_row_for_each_path_measured():
+    table = markdown(RESULTS, [1, 64], "test machine")
+    rows = [line.split(" | ")[0] for line in table.splitlines() if line.startswith("| ")]
+    for path in ("grpc", "gateway", "naive", "bentoml"):
+        assert f"| {path}" in rows
+    assert "| ray" not in rows
+
+
+def test_the_extra_routes_get_a_table_of_their_own():
+    table = markdown(RESULTS, [1, 64], "test machine").splitlines()
+    row = "| sum | 900 (1.0 / 2.0) | 3000 (20 / 40) | 400 (2.0 / 4.0) | 1500 (40 / 80), 2 failed |"
+    assert row in table
+
+
+def test_route_requests_are_what_the_gateway_sends_for_models_present(tmp_path):
+    (tmp_path / "forecaster" / "1").mkdir(parents=True)
+    requests = route_requests(tmp_path)
+    assert list(requests) == ["forecast"]
+    model, message, body = requests["forecast"]
+    request = predict_pb2.PredictRequest.FromString(message)
+    assert model == request.model_spec.name == "forecaster"
+    assert request.model_spec.signature_name == "forecast"
+    assert list(request.output_filter) == ["forecast"]
+    assert sorted(request.inputs) == ["horizon", "window"]
+    assert list(request.inputs["horizon"].int_val) == [10]
+    assert b'"horizon": 10' in body
