@@ -66,7 +66,7 @@ bench: models peers  ## Digits in process, via gRPC, the gateway, a naive app, B
 bench-xla: $(STAMP)  ## Each signature as a plain graph and XLA-compiled, timed in process
 	$(PY) -m loadtest.bench_xla
 
-profile: models  ## py-spy profile of the model server under h2load (reports/profile-modelserver.*)
+profile: models  ## py-spy profiles of the model server (h2load) and a gateway worker (wrk) under load (reports/profile-*)
 	@command -v h2load >/dev/null || [ "$$(id -u)" != 0 ] \
 		|| (apt-get update -q && apt-get install -y -q nghttp2-client) >/dev/null
 	$(PY) -m loadtest.profile

@@ -1,12 +1,15 @@
-"""`make profile`: where the model server spends its CPU under load. Serves the digit classifier
-with the repo's batching.config, drives it with h2load (64 clients, one image a request) and
-samples every thread with py-spy meanwhile. Writes a flame graph (SVG) and the functions that
-hold the most samples, by own time and by total time, as Markdown.
+"""`make profile`: where the model server and the gateway spend their CPU under load. Serves the
+digit classifier with the repo's batching.config and samples every thread with py-spy: the
+model server under h2load (64 clients, one image a request, straight gRPC), then one gateway
+worker under wrk (64 connections, one image a request to /v1/digits). Writes the folded stacks
+and the functions that hold the most samples, by own time and by total time, as Markdown
+(reports/profile-modelserver.*, reports/profile-gateway.*).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -16,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from loadtest import h2load
+from loadtest import h2load, wrk
 from loadtest.payloads import predict_request
 from loadtest.processes import (
     add_data_arguments,
     model_base,
+    start_gateway,
     start_model_server,
     write_models_config,
 )
@@ -74,6 +78,32 @@ def top_functions(folded: str, count: int = 15) -> str:
     return "\n".join(lines)
 
 
+def profiled(pid: int, load, seconds: float) -> tuple[str, dict]:
+    """(py-spy's folded stacks of `pid`, the load's result) while `load()` runs past them."""
+    future = ThreadPoolExecutor(1).submit(load)
+    stacks = record(pid, seconds)
+    return stacks, future.result()
+
+
+def report(out: Path, name: str, what: str, stacks: str, result: dict) -> str:
+    """Write reports/profile-`name`.txt (folded stacks) and .md (the table); return the table."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"profile-{name}.txt").write_text(stacks)
+    table = (
+        f"{what}: {result['requests_per_second']} req/s, p50 {result['p50_ms']} ms, p99 "
+        f"{result['p99_ms']} ms. Busy py-spy samples (all threads, idle waits left out):\n\n"
+        + top_functions(stacks)
+    )
+    (out / f"profile-{name}.md").write_text(table + "\n")
+    return table
+
+
+def first_child(pid: int) -> int:
+    """A gunicorn master's first worker."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return int(children[0])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.profile", description=__doc__)
     add_data_arguments(parser)
@@ -83,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     base = model_base(args.models_dir, MODEL)
     image = load_mnist(args.data_dir).test[0][0].astype(np.float32)
-    request = predict_request(MODEL, images=image[None])
+    message = predict_request(MODEL, images=image[None]).SerializeToString()
+    body = json.dumps({"images": [image.tolist()]}).encode()
+    load_seconds = args.seconds + 2
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         config = write_models_config(workdir / "models.config", {MODEL: base})
@@ -93,27 +125,35 @@ def main(argv: list[str] | None = None) -> int:
         ]
         server = start_model_server(config, [MODEL], workdir, flags, deadline=300)
         try:
-            load = ThreadPoolExecutor(1).submit(
-                h2load.run,
-                server.grpc_address,
-                request.SerializeToString(),
-                args.clients,
-                args.seconds + 2,
+            stacks, result = profiled(
+                server.process.pid,
+                lambda: h2load.run(server.grpc_address, message, args.clients, load_seconds),
+                args.seconds,
             )
-            stacks = record(server.process.pid, args.seconds)
-            result = load.result()
+            what = f"Model server under h2load, {args.clients} clients, one image a request"
+            print(report(args.out, "modelserver", what, stacks, result))
+            gateway = start_gateway(
+                server.grpc_address,
+                server.rest_url,
+                workdir,
+                {"GATEWAY_MODELS": MODEL, "GATEWAY_LOG_LEVEL": "WARNING"},
+            )
+            try:
+                url = gateway.rest_url + "/v1/digits"
+                stacks, result = profiled(
+                    first_child(gateway.process.pid),
+                    lambda: wrk.run(url, body, args.clients, load_seconds),
+                    args.seconds,
+                )
+            finally:
+                gateway.stop()
+            what = (
+                f"One of the gateway's 2 workers under wrk, {args.clients} connections, one "
+                "image a request to /v1/digits"
+            )
+            print(report(args.out, "gateway", what, stacks, result))
         finally:
             server.stop()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "profile-modelserver.txt").write_text(stacks)
-    table = (
-        f"Model server under h2load, {args.clients} clients, one image a request: "
-        f"{result['requests_per_second']} req/s, p50 {result['p50_ms']} ms, p99 "
-        f"{result['p99_ms']} ms. Busy py-spy samples (all threads, idle waits left out):\n\n"
-        + top_functions(stacks)
-    )
-    (args.out / "profile-modelserver.md").write_text(table + "\n")
-    print(table)
     return 0
 
 

@@ -105,12 +105,20 @@ class BatchingOptions:
 
 
 class _Task:
-    """One Run() call; with splitting its rows may be processed in several parts."""
+    """One Run() call; with splitting its rows may be processed in several parts. `on_done`
+    is called once, by the thread that finishes the last part."""
 
-    def __init__(self, feeds: Tensors, fetches: tuple[str, ...], rows: int, deadline, on_done=None):
+    def __init__(
+        self,
+        feeds: Tensors,
+        fetches: tuple[str, ...],
+        rows: int,
+        deadline,
+        on_done: Callable[[], object],
+    ):
         self.feeds, self.fetches, self.rows, self.deadline = feeds, fetches, rows, deadline
         self.enqueued = time.monotonic()
-        self.done = threading.Event()
+        self.finished = False
         self._on_done = on_done
         self.error: BaseException | None = None
         self.outputs: dict[int, list[np.ndarray]] = {}
@@ -131,11 +139,10 @@ class _Task:
             if outputs is not None:
                 self.outputs[start] = outputs
             self._pending -= 1
-            finished = self._pending == 0
+            self.finished = self._pending == 0
+            finished = self.finished
         if finished:
-            self.done.set()
-            if self._on_done is not None:
-                self._on_done()
+            self._on_done()
 
     def result(self) -> list[np.ndarray]:
         parts = [self.outputs[start] for start in sorted(self.outputs)]
@@ -322,10 +329,11 @@ class BatchingSession:
         rows = self._rows(feeds)
         if rows == 0:
             return self._run(feeds, fetches)
-        task = _Task(feeds, tuple(fetches), rows, deadline)
+        done = threading.Event()
+        task = _Task(feeds, tuple(fetches), rows, deadline, done.set)
         queue = self._schedule(task)
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not task.done.wait(None if timeout is None else min(timeout, threading.TIMEOUT_MAX)):
+        if not done.wait(None if timeout is None else min(timeout, threading.TIMEOUT_MAX)):
             self._give_up(queue, task)
         return self._outcome(task)
 
@@ -387,7 +395,7 @@ class BatchingSession:
         """The caller's deadline passed: withdraw what has not run; a batch already running
         still answers."""
         queue.withdraw(task)
-        if not task.done.is_set():
+        if not task.finished:
             raise DeadlineExceeded(_EXPIRED)
 
     @staticmethod

@@ -6,6 +6,7 @@ threads for every queue, size and capacity checks); grouping requests by shape i
 server's own choice (see serving/modelserver/batching.py).
 """
 
+import asyncio
 import threading
 import time
 
@@ -196,3 +197,45 @@ def test_options_come_from_batching_parameters_with_tf_servings_defaults():
     assert (options.max_batch_size, options.batch_timeout_micros) == (32, 0)
     assert options.max_enqueued_batches == 10 and options.pad_variable_length_inputs
     assert options.execution_limit == 32 and options.thread_pool_name == "batch_threads"
+
+
+def test_requests_submitted_from_an_event_loop_share_a_batch_without_threads():
+    """The gRPC path: coroutines queue their rows and are woken by the batch thread; no
+    thread waits for them meanwhile."""
+    recorder = Recorder(delay=0.1)
+    batching = session(recorder, max_batch_size=8, batch_timeout_micros=20_000)
+    threads_before = threading.active_count()
+
+    async def main():
+        rows = [np.full((1, 2), float(i), np.float32) for i in range(4)]
+        pending = [batching.submit({"x:0": row}, ["y:0"]) for row in rows]
+        answers = asyncio.ensure_future(asyncio.gather(*pending))
+        await asyncio.sleep(0.05)
+        threads_while_waiting = threading.active_count()
+        return rows, await answers, threads_while_waiting
+
+    rows, answers, threads_while_waiting = asyncio.run(main())
+    for row, (answer,) in zip(rows, answers, strict=True):
+        np.testing.assert_array_equal(answer, row * 2)
+    assert [len(batch) for batch in recorder.batches] == [4]
+    assert threads_while_waiting == threads_before
+
+
+def test_a_cancelled_submission_leaves_the_queue():
+    """gRPC cancels a call at its deadline: the task is withdrawn, never run."""
+    recorder = Recorder(delay=0.3)
+    batching = session(recorder, max_batch_size=1)
+
+    async def main():
+        first = asyncio.ensure_future(batching.submit({"x:0": np.ones((1, 2))}, ["y:0"]))
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(batching.submit({"x:0": np.zeros((1, 2))}, ["y:0"]))
+        await asyncio.sleep(0.05)
+        second.cancel()
+        await first
+        with pytest.raises(asyncio.CancelledError):
+            await second
+
+    asyncio.run(main())
+    time.sleep(0.4)
+    assert [batch.tolist() for batch in recorder.batches] == [[[1.0, 1.0]]]
