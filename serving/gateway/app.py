@@ -256,15 +256,16 @@ def uploaded_image() -> bytes:
     return files[0].read()
 
 
-def pin_of(source: dict) -> Pin:
-    """Version or label from the body (or path) and the query string; never both."""
-    version = source.get("version", request.args.get("version"))
-    label = source.get("label", request.args.get("label"))
+def pin_of(body: dict) -> Pin:
+    """Version or label from the body or the query string; never both. In the body a version
+    is a JSON integer, as the OpenAPI document says; in the query string, digits."""
+    version = body.get("version")
+    if version is None and (query := request.args.get("version")) is not None:
+        version = int(query) if query.isdigit() else query
+    label = body.get("label", request.args.get("label"))
     if version is not None and label is not None:
         raise InvalidInput("version, label: give one or the other, not both")
     if version is not None:
-        if isinstance(version, str) and version.isdigit():
-            version = int(version)
         return Pin(version=validation.integer(version, "version", 1, 2**63 - 1))
     if label is not None:
         return Pin(label=validation.label(label, "label"))

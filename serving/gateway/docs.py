@@ -65,13 +65,27 @@ def openapi(settings: GatewaySettings) -> dict:
     number = {"type": "number"}
     pixel = {"type": "number", "minimum": 0, "maximum": 1}
     pin_properties = {
-        "version": {"type": "integer", "minimum": 1, "description": "Pin a version"},
+        "version": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 2**63 - 1,
+            "nullable": True,
+            "description": "Pin a version (null: none)",
+        },
         "label": {
             "type": "string",
             "pattern": "^[A-Za-z0-9_.-]{1,64}$",
-            "description": "Pin a label",
+            "nullable": True,
+            "description": "Pin a label (null: none)",
         },
     }
+    one_pin = {
+        "not": {
+            "required": ["version", "label"],
+            "properties": {"version": {"type": "integer"}, "label": {"type": "string"}},
+        }
+    }
+    """A version or a label, not both (null counts as not given)."""
     model_info = {
         "type": "object",
         "required": ["name", "version"],
@@ -95,6 +109,7 @@ def openapi(settings: GatewaySettings) -> dict:
             },
         },
         "SumRequest": {
+            **one_pin,
             "type": "object",
             "required": ["sequences"],
             "additionalProperties": False,
@@ -145,6 +160,7 @@ def openapi(settings: GatewaySettings) -> dict:
             ]
         },
         "DigitsRequest": {
+            **one_pin,
             "type": "object",
             "required": ["images"],
             "additionalProperties": False,
@@ -184,6 +200,7 @@ def openapi(settings: GatewaySettings) -> dict:
             },
         },
         "ForecastRequest": {
+            **one_pin,
             "type": "object",
             "required": ["series", "horizon"],
             "additionalProperties": False,
