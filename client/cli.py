@@ -7,14 +7,16 @@
   client metadata forecaster            signatures with their inputs and outputs
 
 Options: --address (SERVING_ADDRESS, default localhost:8500), --timeout seconds (10),
---version N or --label L, --json for machine-readable output, --tls-ca PEM.
-Exit codes: 0 done, 2 bad input, 3 server unavailable, 4 deadline exceeded, 5 model or
-version not found, 1 any other server error.
+--model-version N or --label L, --json for machine-readable output, --tls-ca PEM; --version
+prints this program's version.
+Exit codes: 0 done, 2 bad input (also an unreadable --tls-ca), 3 server unavailable, 4 deadline
+exceeded, 5 model or version not found, 1 any other server error.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import math
 import os
@@ -52,9 +54,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--tls-ca", type=Path, help="PEM root certificate: use TLS")
+    parser.add_argument(
+        "--version", action="version", version=f"client {importlib.metadata.version('seqserve')}"
+    )
     pin = parser.add_mutually_exclusive_group()
-    pin.add_argument("--version", type=int)
-    pin.add_argument("--label")
+    pin.add_argument("--model-version", type=int, help="pin a model version")
+    pin.add_argument("--label", help="pin a version label")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("sum", help="count the ones in a 0/1 sequence").add_argument(
         "bits", nargs="+"
@@ -108,7 +113,7 @@ def series_of(values: list[str], horizon: int) -> list[float]:
 
 def run(args: argparse.Namespace, client: ServingClient) -> tuple[object, str]:
     """(JSON-able result, human-readable text) of one command."""
-    spec = {"version": args.version, "label": args.label}
+    spec = {"version": args.model_version, "label": args.label}
     if args.command == "sum":
         (value,) = client.sums([bits_of(args.bits)], **spec).tolist()
         return {"sum": value}, f"{value:.3f}"
@@ -126,14 +131,14 @@ def run(args: argparse.Namespace, client: ServingClient) -> tuple[object, str]:
         values = client.forecast([series], args.horizon, **spec)[0].tolist()
         return {"forecast": values}, " ".join(f"{v:.4f}" for v in values)
     if args.command == "status":
-        states = client.status(args.model, version=args.version)
+        states = client.status(args.model, version=args.model_version)
         rows = [{"version": s.version, "state": s.state, "error": s.error} for s in states]
         text = "\n".join(
             f"version {r['version']}: {r['state']}" + (f" ({r['error']})" if r["error"] else "")
             for r in rows
         )
         return rows, text
-    signatures = client.metadata(args.model, version=args.version).signature_def
+    signatures = client.metadata(args.model, version=args.model_version).signature_def
     described = {
         name: {
             part: {
@@ -160,7 +165,11 @@ def _tensors(tensors: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    tls = TlsSettings(root_certificates=args.tls_ca.read_bytes()) if args.tls_ca else None
+    try:
+        tls = TlsSettings(root_certificates=args.tls_ca.read_bytes()) if args.tls_ca else None
+    except OSError as error:
+        print(f"error: --tls-ca: {error.strerror}: {args.tls_ca}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         with ServingClient(args.address, timeout=args.timeout, tls=tls) as client:
             result, text = run(args, client)

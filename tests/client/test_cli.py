@@ -51,6 +51,10 @@ def test_forecast_status_and_metadata(run):
     assert code == 0 and len(out.split()) == 7
     code, out, _ = run("status", "forecaster")
     assert (code, out.strip()) == (0, "version 1: AVAILABLE")
+    code, out, _ = run("--model-version", "1", "status", "forecaster")
+    assert (code, out.strip()) == (0, "version 1: AVAILABLE")
+    code, _, err = run("--model-version", "7", "status", "forecaster")
+    assert code == 5 and "NOT_FOUND" in err
     code, out, _ = run("--json", "metadata", "forecaster")
     assert code == 0
     forecast = json.loads(out)["forecast"]
@@ -75,6 +79,22 @@ def test_bad_input_exits_2_with_a_clear_message(run, argv, message):
     code, out, err = run(*argv)
     assert (code, out) == (2, "")
     assert err.startswith(message)
+
+
+def test_version_prints_the_programs_version_and_exits_0(capsys):
+    """CLI convention (GNU, argparse's own action): --version is the program's version."""
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("client 0.")
+
+
+def test_an_unreadable_tls_ca_exits_2_without_a_traceback(tmp_path, capsys):
+    missing = tmp_path / "missing.pem"
+    code = main(["--tls-ca", str(missing), "status", "forecaster"])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err == f"error: --tls-ca: No such file or directory: {missing}\n"
 
 
 def test_unknown_model_exits_5(run):

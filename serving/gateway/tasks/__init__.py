@@ -1,7 +1,7 @@
 """One module per model: the mapping between the gateway's JSON and the model's tensors.
 
 Each task turns a validated request into a `Call` (`build`) and the model's outputs into the
-response body (`render`); the route runs build → predict → render and times each stage.
+response body (`render`); the route runs build → predict → render (app.py `run_task`).
 """
 
 from __future__ import annotations
