@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf  # the ceiling runs the model here; imported before client.protos
 
 from loadtest import h2load, wrk
-from loadtest.payloads import predict_request, series_window
+from loadtest.payloads import digit_payloads, predict_request, series_window
 from loadtest.peers import launch as peers
 from loadtest.plain_graph import strip_xla
 from loadtest.processes import (
@@ -137,12 +137,9 @@ def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
         results["in_process"][name] = in_process(path, images, args.seconds)
         print(f"in_process {name}: {results['in_process'][name]}", flush=True)
     routes = route_requests(args.models_dir)
+    digit_request, digit_body = digit_payloads(image)
     requests = {
-        "digits": (
-            MODEL,
-            predict_request(MODEL, images=images[:1]).SerializeToString(),
-            json.dumps({"images": [image.tolist()]}).encode(),
-        ),
+        "digits": (MODEL, digit_request.SerializeToString(), digit_body),
         **routes,
     }
     results["routes"] = {route: {"grpc": {}, "gateway": {}} for route in routes}

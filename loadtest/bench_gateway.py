@@ -16,16 +16,15 @@ import re
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from loadtest.grpc_load import closed_loop
 from loadtest.http_load import closed_loop_http
-from loadtest.payloads import predict_request
+from loadtest.payloads import digit_payloads
 from loadtest.processes import (
     add_data_arguments,
     model_base,
     start_gateway,
     start_model_server,
+    worker_pids,
     write_batching_config,
     write_models_config,
 )
@@ -35,9 +34,8 @@ MODEL = "digit_classifier"
 
 
 def worker_rss_mb(master_pid: int) -> list[float]:
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
     sizes = []
-    for pid in children:
+    for pid in worker_pids(master_pid):
         status = Path(f"/proc/{pid}/status").read_text()
         sizes.append(round(int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024, 1))
     return sizes
@@ -53,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = model_base(args.models_dir, MODEL)
     image = load_mnist(args.data_dir).test[0][0]
-    request = predict_request(MODEL, images=image[None].astype(np.float32))
-    body = json.dumps({"images": [image.tolist()]}).encode()
+    request, body = digit_payloads(image)
     results = {"concurrency": args.concurrency, "seconds": args.seconds, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

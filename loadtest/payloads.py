@@ -3,6 +3,7 @@ varied length, windows of the true series. Light: NumPy only, no TensorFlow."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,12 @@ def predict_request(model: str, **inputs: np.ndarray) -> predict_pb2.PredictRequ
     for alias, value in inputs.items():
         request.inputs[alias].CopyFrom(to_tensor_proto(value))
     return request
+
+
+def digit_payloads(image: np.ndarray) -> tuple[predict_pb2.PredictRequest, bytes]:
+    """One 28×28 image as a digit_classifier PredictRequest and as the gateway's JSON body."""
+    request = predict_request("digit_classifier", images=image[None].astype(np.float32))
+    return request, json.dumps({"images": [image.tolist()]}).encode()
 
 
 def random_sequence(rng: np.random.Generator) -> list[int]:

@@ -42,6 +42,14 @@ def model_base(models_dir: Path, name: str) -> Path:
     return base
 
 
+def worker_pids(master_pid: int) -> list[int]:
+    """The processes a (gunicorn) master started, from /proc."""
+    return [
+        int(pid)
+        for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

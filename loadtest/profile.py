@@ -9,7 +9,6 @@ and the functions that hold the most samples, by own time and by total time, as 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -17,15 +16,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
 from loadtest import h2load, wrk
-from loadtest.payloads import predict_request
+from loadtest.payloads import digit_payloads
 from loadtest.processes import (
     add_data_arguments,
     model_base,
     start_gateway,
     start_model_server,
+    worker_pids,
     write_models_config,
 )
 from serving.launcher import CONFIG_DIR
@@ -98,12 +96,6 @@ def report(out: Path, name: str, what: str, stacks: str, result: dict) -> str:
     return table
 
 
-def first_child(pid: int) -> int:
-    """A gunicorn master's first worker."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return int(children[0])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.profile", description=__doc__)
     add_data_arguments(parser)
@@ -112,9 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
     base = model_base(args.models_dir, MODEL)
-    image = load_mnist(args.data_dir).test[0][0].astype(np.float32)
-    message = predict_request(MODEL, images=image[None]).SerializeToString()
-    body = json.dumps({"images": [image.tolist()]}).encode()
+    request, body = digit_payloads(load_mnist(args.data_dir).test[0][0])
+    message = request.SerializeToString()
     load_seconds = args.seconds + 2
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -141,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 url = gateway.rest_url + "/v1/digits"
                 stacks, result = profiled(
-                    first_child(gateway.process.pid),
+                    worker_pids(gateway.process.pid)[0],
                     lambda: wrk.run(url, body, args.clients, load_seconds),
                     args.seconds,
                 )

@@ -3,7 +3,7 @@
 import subprocess
 import time
 
-from loadtest.processes import ServerProcess
+from loadtest.processes import ServerProcess, worker_pids
 
 
 def test_stop_ends_the_children_of_a_server_in_its_own_session(tmp_path):
@@ -30,3 +30,18 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_the_first_worker_of_a_master_is_found(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    master = subprocess.Popen(["sh", "-c", f"sleep 30 & echo $! > {pid_file}; wait"])
+    try:
+        deadline = time.monotonic() + 5
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert worker_pids(master.pid)[0] == int(pid_file.read_text())
+    finally:
+        subprocess.run(["pkill", "-P", str(master.pid)], check=False)
+        master.kill()
+        master.wait()
