@@ -20,7 +20,7 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway peers bench bench-xla profile bench-batching bench-gateway loadtest loadtest-distributed soak lint format test run clean
+.PHONY: help install models train serve gateway peers bench bench-xla profile bench-batching bench-gateway loadtest loadtest-distributed soak protos lint format test test-fast run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ loadtest-distributed: $(STAMP)  ## The same with a Locust master and LOCUST_WORK
 soak: models  ## 10 minutes of mixed load with a model-server crash and a model update
 	$(PY) -m loadtest.soak
 
+protos: $(STAMP)  ## Regenerate protocol/generated (TF Serving's messages) from the tensorflow-serving-api wheel
+	$(PY) -m protocol.codegen
+
 lint: $(STAMP)  ## ruff format check and lint
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
@@ -97,8 +100,11 @@ format: $(STAMP)  ## Apply ruff formatting and fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint  ## Lint, then the whole test suite
+test: lint  ## Lint, then the whole test suite: every tier (unit, integration, browser, load)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)  ## The unit tier only: no trained model, no server; under a minute
+	$(PY) -m pytest -m unit -q $(PYTEST_ARGS)
 
 run: models  ## Set up, train the models if none exist, serve them with the gateway on :8000
 	$(PY) -m serving.stack

@@ -1,10 +1,10 @@
-"""`python -m client` / `client`: call the model server from a shell.
+"""`seqserve-client` (or `python -m client`): call the model server from a shell.
 
-  client sum 0 1 1 0 1                  count the ones (or: client sum 01101)
-  client digits digit.png other.jpg     classify images (PNG/JPEG of any size, or .npy 28x28)
-  client forecast --horizon 50 v1 ... v20
-  client status digit_classifier        versions and states
-  client metadata forecaster            signatures with their inputs and outputs
+  seqserve-client sum 0 1 1 0 1              count the ones (or: seqserve-client sum 01101)
+  seqserve-client digits digit.png other.jpg classify images (PNG/JPEG of any size, .npy 28x28)
+  seqserve-client forecast --horizon 50 v1 ... v20
+  seqserve-client status digit_classifier    versions and states
+  seqserve-client metadata forecaster        signatures with their inputs and outputs
 
 Options: --address (SERVING_ADDRESS, default localhost:8500), --timeout seconds (10),
 --model-version N or --label L, --json for machine-readable output, --tls-ca PEM; --version
@@ -27,10 +27,9 @@ import grpc
 import numpy as np
 
 from client.grpc_client import ServingClient, ServingClientError, TlsSettings
-from client.images import ImageError, decode_digit
-from client.tensors import dtype_name
-from training.data.sequences import MAX_LENGTH
-from training.data.series import MAX_HORIZON, WINDOW
+from client.images import MAX_IMAGE_PIXELS, ImageError, decode_digit
+from contract.models import MAX_HORIZON, MAX_LENGTH, SIDE, WINDOW
+from protocol.tensors import dtype_name
 
 EXIT_BAD_INPUT, EXIT_UNAVAILABLE, EXIT_DEADLINE, EXIT_NOT_FOUND, EXIT_SERVER = 2, 3, 4, 5, 1
 EXIT_CODES = {
@@ -39,7 +38,6 @@ EXIT_CODES = {
     grpc.StatusCode.NOT_FOUND: EXIT_NOT_FOUND,
     grpc.StatusCode.INVALID_ARGUMENT: EXIT_BAD_INPUT,
 }
-MAX_IMAGE_PIXELS = 16_000_000
 
 
 class BadInput(ValueError):
@@ -48,14 +46,18 @@ class BadInput(ValueError):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="seqserve-client",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--address", default=os.environ.get("SERVING_ADDRESS", "localhost:8500"))
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--tls-ca", type=Path, help="PEM root certificate: use TLS")
     parser.add_argument(
-        "--version", action="version", version=f"client {importlib.metadata.version('seqserve')}"
+        "--version",
+        action="version",
+        version=f"seqserve-client {importlib.metadata.version('seqserve')}",
     )
     pin = parser.add_mutually_exclusive_group()
     pin.add_argument("--model-version", type=int, help="pin a model version")
@@ -96,7 +98,7 @@ def image_of(path: Path) -> np.ndarray:
         raise BadInput(f"{path}: {error}") from None
     if image.size != 28 * 28 or not np.all((image >= 0) & (image <= 1)):
         raise BadInput(f"{path}: expected 28x28 values in [0, 1]")
-    return image.reshape(28, 28)
+    return image.reshape(SIDE, SIDE)
 
 
 def series_of(values: list[str], horizon: int) -> list[float]:

@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 import grpc
 import numpy as np
 
-from client.protos import (
+from contract.models import (
+    DIGIT_CLASSIFIER,
+    FORECASTER,
+    MAX_LENGTH,
+    SUM_REGRESSOR,
+    as_images,
+    last_windows,
+    pad_sequences,
+)
+from protocol.messages import (
     classification_pb2,
     get_model_metadata_pb2,
     get_model_status_pb2,
@@ -27,8 +36,7 @@ from client.protos import (
     prediction_service_pb2_grpc,
     regression_pb2,
 )
-from client.tensors import to_ndarray, to_tensor_proto
-from training.data.sequences import MAX_LENGTH, pad_sequences
+from protocol.tensors import to_ndarray, to_tensor_proto
 
 
 class ServingClientError(Exception):
@@ -208,20 +216,19 @@ class ServingClient:
     def sums(self, sequences: Sequence[Sequence[float]], **spec) -> np.ndarray:
         """sum_regressor: the number of ones in each 0/1 sequence (lengths 1–64)."""
         batch = pad_sequences(sequences, min_width=MAX_LENGTH)
-        return self.predict("sum_regressor", {"sequences": batch}, **spec).outputs["sum"]
+        return self.predict(SUM_REGRESSOR.name, {"sequences": batch}, **spec).outputs["sum"]
 
     def digits(self, images: np.ndarray, **spec) -> tuple[np.ndarray, np.ndarray]:
         """digit_classifier: (predicted digits, class probabilities) for 28×28 images in [0, 1]."""
-        images = np.asarray(images, np.float32).reshape(-1, 28, 28)
-        outputs = self.predict("digit_classifier", {"images": images}, **spec).outputs
+        outputs = self.predict(DIGIT_CLASSIFIER.name, {"images": as_images(images)}, **spec).outputs
         return outputs["classes"], outputs["probabilities"]
 
     def forecast(self, series: Sequence[Sequence[float]], horizon: int, **spec) -> np.ndarray:
         """forecaster: the next `horizon` values after the last 20 of each series."""
-        windows = np.asarray([list(s)[-20:] for s in series], np.float32)
+        windows = last_windows(series)
         inputs = {"window": windows, "horizon": np.full(len(windows), horizon, np.int32)}
         spec.setdefault("signature", "forecast")
-        return self.predict("forecaster", inputs, **spec).outputs["forecast"][:, :horizon]
+        return self.predict(FORECASTER.name, inputs, **spec).outputs["forecast"][:, :horizon]
 
     def _call(self, method: Callable, request, timeout: float | None):
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)

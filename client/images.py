@@ -12,7 +12,12 @@ import io
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-SIDE, BOX = 28, 20
+from contract.models import SIDE
+
+BOX = 20
+"""The digit is scaled to fit a BOX × BOX square, as MNIST's were."""
+MAX_IMAGE_PIXELS = 16_000_000
+"""Default limit on a decoded image's width × height (a decompression-bomb guard)."""
 FORMATS = ("PNG", "JPEG")
 INK_FRACTION = 0.2
 """Pixels brighter than this share of the brightest count as ink when cropping."""

@@ -34,8 +34,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf  # the ceiling runs the model here; imported before client.protos
+import tensorflow as tf  # the ceiling runs the model here; imported before protocol.messages
 
+from contract.layout import existing_versions
+from contract.models import DIGIT_CLASSIFIER
 from loadtest import h2load, wrk
 from loadtest.payloads import digit_payloads, predict_request, series_window
 from loadtest.peers import launch as peers
@@ -56,9 +58,8 @@ from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import forecasts, sums
 from serving.launcher import CONFIG_DIR
 from training.data.mnist import load_mnist
-from training.layout import existing_versions
 
-MODEL = "digit_classifier"
+MODEL = DIGIT_CLASSIFIER.name
 SERVED = ("grpc", "gateway", "naive")
 WORKERS, THREADS = 2, 16
 REQUEST_COUNT = r':tensorflow:serving:request_count\{{model_name="{model}",status="(\w+)"\}} (\d+)'

@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf  # the real runtime, imported before client.protos: the ceiling runs it
+import tensorflow as tf  # the real runtime, imported before protocol.messages: the ceiling runs it
 
+from contract.layout import existing_versions
+from contract.models import DIGIT_CLASSIFIER, SIDE
 from loadtest.grpc_load import closed_loop
 from loadtest.payloads import predict_request
 from loadtest.processes import (
@@ -26,9 +28,8 @@ from loadtest.processes import (
     write_batching_config,
     write_models_config,
 )
-from training.layout import existing_versions
 
-MODEL = "digit_classifier"
+MODEL = DIGIT_CLASSIFIER.name
 
 
 def in_process(version_dir: Path, image: np.ndarray, seconds: float) -> dict:
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = model_base(args.models_dir, MODEL)
     versions = existing_versions(base)
-    image = np.zeros((28, 28), np.float32)
+    image = np.zeros((SIDE, SIDE), np.float32)
     image[6:22, 13:15] = 1.0
     request = predict_request(MODEL, images=image[None])
     results = {"concurrency": args.concurrency, "seconds": args.seconds, "cpus": os.cpu_count()}

@@ -16,6 +16,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from contract.models import DIGIT_CLASSIFIER
 from loadtest.grpc_load import closed_loop
 from loadtest.http_load import closed_loop_http
 from loadtest.payloads import digit_payloads
@@ -30,7 +31,7 @@ from loadtest.processes import (
 )
 from training.data.mnist import load_mnist
 
-MODEL = "digit_classifier"
+MODEL = DIGIT_CLASSIFIER.name
 
 
 def worker_rss_mb(master_pid: int) -> list[float]:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from contract.models import WINDOW
 from training import digit_classifier, forecaster, sum_regressor
-from training.data.series import WINDOW
 
 
 def timed(function, inputs: dict, seconds: float) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 
-from client.protos import predict_pb2, prediction_service_pb2_grpc
+from protocol.messages import predict_pb2, prediction_service_pb2_grpc
 
 
 @dataclass(frozen=True)

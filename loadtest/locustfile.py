@@ -21,11 +21,17 @@ import numpy as np
 from locust import FastHttpUser, between, events, tag, task
 from locust.runners import WorkerRunner
 
-from client.protos import predict_pb2, prediction_service_pb2_grpc
-from client.tensors import to_ndarray, to_tensor_proto
+from contract.models import (
+    DIGIT_CLASSIFIER,
+    FORECASTER,
+    MAX_LENGTH,
+    SUM_REGRESSOR,
+    pad_sequences,
+)
 from loadtest.locust_grpc import GrpcUser
 from loadtest.payloads import mnist_sample, random_sequence, series_window
-from training.data.sequences import MAX_LENGTH, pad_sequences
+from protocol.messages import predict_pb2, prediction_service_pb2_grpc
+from protocol.tensors import to_ndarray, to_tensor_proto
 
 HORIZONS = (5, 10, 20)
 DIGIT_ANSWERS: Counter = Counter()
@@ -195,21 +201,21 @@ class ModelServerUser(GrpcUser):
     def sums(self):
         sequences = [random_sequence(self.rng) for _ in range(int(self.rng.integers(1, 5)))]
         batch = pad_sequences(sequences, min_width=MAX_LENGTH)
-        outputs = self._predict("sum_regressor", {"sequences": batch})
+        outputs = self._predict(SUM_REGRESSOR.name, {"sequences": batch})
         if outputs is not None:
-            self._report("sum_regressor", sum_error(outputs["sum"], sequences))
+            self._report(SUM_REGRESSOR.name, sum_error(outputs["sum"], sequences))
 
     @tag("grpc")
     @task(2)
     def digits(self):
         digits = _state["digits"]
         index = int(self.rng.integers(len(digits.labels)))
-        outputs = self._predict("digit_classifier", {"images": digits.images[index : index + 1]})
+        outputs = self._predict(DIGIT_CLASSIFIER.name, {"images": digits.images[index : index + 1]})
         if outputs is not None:
             probabilities = outputs["probabilities"][0].tolist()
             digit = int(np.argmax(probabilities))
             self._report(
-                "digit_classifier", digit_error(digit, probabilities, int(digits.labels[index]))
+                DIGIT_CLASSIFIER.name, digit_error(digit, probabilities, int(digits.labels[index]))
             )
 
     @tag("grpc")
@@ -221,9 +227,9 @@ class ModelServerUser(GrpcUser):
             "window": np.asarray([window], np.float32),
             "horizon": np.asarray([horizon], np.int32),
         }
-        outputs = self._predict("forecaster", inputs, "forecast")
+        outputs = self._predict(FORECASTER.name, inputs, "forecast")
         if outputs is not None:
-            self._report("forecaster", forecast_error(outputs["forecast"][0][:horizon], truth))
+            self._report(FORECASTER.name, forecast_error(outputs["forecast"][0][:horizon], truth))
 
 
 @events.test_stop.add_listener

@@ -6,9 +6,10 @@ Run by the benchmark as `gunicorn loadtest.naive_app:app` with NAIVE_MODEL_DIR s
 
 import os
 
-import numpy as np
 import tensorflow as tf
 from flask import Flask, jsonify, request
+
+from contract.models import as_images
 
 model = tf.saved_model.load(os.environ["NAIVE_MODEL_DIR"])
 classify = model.signatures["serving_default"]
@@ -17,7 +18,7 @@ app = Flask(__name__)
 
 @app.post("/v1/digits")
 def digits():
-    images = np.asarray(request.get_json()["images"], np.float32).reshape(-1, 28, 28)
+    images = as_images(request.get_json()["images"])
     outputs = classify(images=tf.constant(images))
     probabilities = outputs["probabilities"].numpy()
     return jsonify(

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from client.protos import predict_pb2
-from client.tensors import to_tensor_proto
+from contract.models import DIGIT_CLASSIFIER, MAX_LENGTH, WINDOW
+from protocol.messages import predict_pb2
+from protocol.tensors import to_tensor_proto
 from training.data.mnist import load_mnist
-from training.data.sequences import MAX_LENGTH
-from training.data.series import RESOLUTION, T_MAX, T_MIN, WINDOW, series
+from training.data.series import RESOLUTION, T_MAX, T_MIN, series
 
 SAMPLE_NAME = "mnist_test_sample.npz"
 
@@ -49,7 +49,7 @@ def predict_request(model: str, **inputs: np.ndarray) -> predict_pb2.PredictRequ
 
 def digit_payloads(image: np.ndarray) -> tuple[predict_pb2.PredictRequest, bytes]:
     """One 28×28 image as a digit_classifier PredictRequest and as the gateway's JSON body."""
-    request = predict_request("digit_classifier", images=image[None].astype(np.float32))
+    request = predict_request(DIGIT_CLASSIFIER.name, images=image[None].astype(np.float32))
     return request, json.dumps({"images": [image.tolist()]}).encode()
 
 

@@ -17,8 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from contract.layout import existing_versions
 from serving.launcher import xla_cache_environment
-from training.layout import existing_versions
 
 REPO = Path(__file__).resolve().parents[1]
 XLA_RUN_DIR = Path(tempfile.gettempdir()) / "seqserve-xla"

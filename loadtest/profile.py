@@ -16,6 +16,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from contract.models import DIGIT_CLASSIFIER
 from loadtest import h2load, wrk
 from loadtest.payloads import digit_payloads
 from loadtest.processes import (
@@ -29,7 +30,7 @@ from loadtest.processes import (
 from serving.launcher import CONFIG_DIR
 from training.data.mnist import load_mnist
 
-MODEL = "digit_classifier"
+MODEL = DIGIT_CLASSIFIER.name
 
 
 def record(pid: int, seconds: float) -> str:

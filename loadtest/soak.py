@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from contract.layout import existing_versions
+from contract.models import MODELS, SUM_REGRESSOR
 from loadtest.payloads import mnist_sample, random_sequence, series_window
 from loadtest.processes import (
     add_data_arguments,
@@ -31,9 +33,7 @@ from loadtest.processes import (
     start_model_server,
     write_models_config,
 )
-from training.layout import existing_versions
 
-MODELS = ("sum_regressor", "digit_classifier", "forecaster")
 PHASES = (("before", 0.0, 0.4), ("during", 0.4, 0.7), ("after", 0.7, 1.0))
 
 
@@ -162,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                     server = start_model_server(config, list(MODELS), workdir, flags, ports=ports)
                     events["restart"] = time.monotonic() - begin
                 if share >= 0.6 and "update" not in events:
-                    shutil.copytree(models["sum_regressor"] / "1", workdir / ".staging-2")
-                    (workdir / ".staging-2").rename(models["sum_regressor"] / "2")
+                    shutil.copytree(models[SUM_REGRESSOR.name] / "1", workdir / ".staging-2")
+                    (workdir / ".staging-2").rename(models[SUM_REGRESSOR.name] / "2")
                     events["update"] = time.monotonic() - begin
                 key = "model_server_restarted" if "restart" in events else "model_server"
                 memory[key].append(rss_mb(server.process.pid))

@@ -21,8 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from training import MODEL_NAMES
-from training.layout import existing_versions
+from contract.layout import existing_versions
+from contract.models import MODELS
 
 CONFIG_DIR = Path(__file__).parent / "config"
 CONTAINER_MODELS, CONTAINER_CONFIG = "/models", "/config"
@@ -58,7 +58,7 @@ class LaunchSettings:
 def version_labels(models_dir: Path) -> dict[str, int]:
     """`<model>_stable` → previous version, `<model>_canary` → newest (both newest if alone)."""
     labels = {}
-    for name in MODEL_NAMES:
+    for name in MODELS:
         versions = existing_versions(models_dir / name)
         if not versions:
             raise SystemExit(f"no exported version under {models_dir / name}: run `make models`")

@@ -6,12 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import tensorflow  # noqa: F401  (the test process runs models: real runtime before client.protos)
 
+from contract.models import MODELS
 from loadtest.processes import REPO, start_gateway, start_model_server, write_models_config
 from tests.tf1_example import export_tf1_example_model
-
-MODEL_NAMES = ("sum_regressor", "digit_classifier", "forecaster")
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +37,7 @@ def tf1_model_dir(tmp_path_factory):
 def model_server(models_dir, tf1_model_dir, tmp_path_factory):
     """The embedded model server with the quick models and the TF1 model; shared, not mutated."""
     workdir = tmp_path_factory.mktemp("modelserver")
-    models = {name: models_dir / name for name in MODEL_NAMES}
+    models = {name: models_dir / name for name in MODELS}
     models["tf1_example"] = tf1_model_dir
     config = write_models_config(workdir / "models.config", models)
     monitoring = workdir / "monitoring.config"
@@ -61,3 +59,29 @@ def gateway(model_server, tmp_path_factory):
     )
     yield process
     assert process.stop() == 0, process.log_tail()
+
+
+TIERS = ("unit", "integration", "browser", "load")
+PROCESS_FIXTURES = {
+    "models_dir",
+    "tf1_model_dir",
+    "model_server",
+    "gateway",
+    "testdata",
+    "workdir",
+    "own_server",
+    "default_server",
+    "typed_server",
+    "config_server",
+}
+"""Fixtures that train models or start servers: a test using one is an integration test."""
+
+
+def pytest_collection_modifyitems(items):
+    """Every test gets exactly one tier: its module's mark (`pytestmark`), else integration when
+    it trains models or starts servers through a fixture, else unit (`make test-fast`)."""
+    for item in items:
+        marked = [tier for tier in TIERS if item.get_closest_marker(tier)]
+        if not marked:
+            heavy = PROCESS_FIXTURES & set(item.fixturenames)
+            item.add_marker("integration" if heavy else "unit")

@@ -1,3 +1,1 @@
-"""Training and export of the three sequence models served by this project."""
-
-MODEL_NAMES = ("sum_regressor", "digit_classifier", "forecaster")
+"""Training and export of the served models, one module per model (named as in contract.models)."""

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from training import MODEL_NAMES
+from contract.models import MODELS
 from training.data import DataError
 from training.settings import TrainSettings
 
@@ -17,7 +17,7 @@ from training.settings import TrainSettings
 def parse_args(argv: list[str] | None = None) -> tuple[list[str], TrainSettings, bool]:
     defaults = TrainSettings()
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
-    parser.add_argument("model", choices=[*MODEL_NAMES, "all"], help="which model to train")
+    parser.add_argument("model", choices=[*MODELS, "all"], help="which model to train")
     parser.add_argument("--epochs", type=int, help="training epochs (default: per model)")
     parser.add_argument("--batch-size", type=int, help="batch size (default: per model)")
     parser.add_argument(
@@ -64,15 +64,15 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[str], TrainSettings,
     )
     args = vars(parser.parse_args(argv))
     model = args.pop("model")
-    names = list(MODEL_NAMES) if model == "all" else [model]
+    names = list(MODELS) if model == "all" else [model]
     if_missing = args.pop("if_missing")
     return names, TrainSettings(**args), if_missing
 
 
 def main(argv: list[str] | None = None) -> int:
     names, settings, if_missing = parse_args(argv)
+    from contract.layout import existing_versions
     from training.export import export_version
-    from training.layout import existing_versions
     from training.runtime import device_name, seed_everything
 
     for name in names:

@@ -12,20 +12,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from contract.models import CLASSES, DIGIT_CLASSIFIER, SIDE
 from training.data.mnist import load_mnist
 from training.lstm_cell import recurrent_layer
 from training.report import plot_learning_curves, save_figure
 from training.settings import TrainSettings
+from training.signatures import input_specs
 from training.trained import TrainedModel
 
-NAME = "digit_classifier"
-ROWS = COLS = 28
-CLASSES = 10
+NAME = DIGIT_CLASSIFIER.name
+ROWS = COLS = SIDE
 MAX_SHIFT = 2
 USES_XLA = True
 """XLA halves the step time on a CPU; it rules out TensorFlow's op-determinism mode."""
 QUICK_TRAIN_IMAGES = 6000
-IMAGES_SPEC = tf.TensorSpec([None, ROWS, COLS], tf.float32, name="images")
+(IMAGES_SPEC,) = input_specs(DIGIT_CLASSIFIER)
 
 
 def build_row_model(cell: str, units: int, layers: int) -> keras.Model:
@@ -116,7 +117,7 @@ def train(settings: TrainSettings) -> TrainedModel:
         "confusion_matrix": confusion.tolist(),
     }
     return TrainedModel(
-        name=NAME,
+        contract=DIGIT_CLASSIFIER,
         module=serving,
         signatures={"serving_default": serving.classify, "per_row": serving.per_row},
         warmup_requests=[

@@ -11,8 +11,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from training.layout import EXTRA_DIR, STAGING_PREFIX, WARMUP_FILE, existing_versions
+from contract.layout import EXTRA_DIR, STAGING_PREFIX, WARMUP_FILE, existing_versions
 from training.report import write_report
+from training.signatures import contract_mismatches
 from training.trained import TrainedModel
 from training.warmup import write_warmup_records
 
@@ -24,6 +25,9 @@ def export_version(trained: TrainedModel, out_dir: Path) -> Path:
     system), then renamed into place, so a server polling the base path never sees a
     partial model. TF Serving ignores directory names that are not integers.
     """
+    mismatches = contract_mismatches(trained.contract, trained.signatures)
+    if mismatches:
+        raise ValueError(f"{trained.name} does not match its contract: {'; '.join(mismatches)}")
     base = out_dir / trained.name
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=base))

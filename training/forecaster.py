@@ -14,21 +14,14 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from training.data.series import (
-    MAX_HORIZON,
-    RESOLUTION,
-    T_MAX,
-    T_MIN,
-    WINDOW,
-    inside_range,
-    random_windows,
-    series,
-)
+from contract.models import FORECASTER, MAX_HORIZON, WINDOW
+from training.data.series import RESOLUTION, T_MAX, T_MIN, inside_range, random_windows, series
 from training.report import plot_learning_curves, save_figure
 from training.settings import TrainSettings
+from training.signatures import input_specs
 from training.trained import TrainedModel
 
-NAME = "forecaster"
+NAME = FORECASTER.name
 SCALE = 10.0
 """Values are divided by this inside the model; the series stays within about ±12."""
 LAGS = 8
@@ -39,8 +32,7 @@ ONE_STEP_WEIGHT = 20.0
 """The rollout's error grows with the horizon and would otherwise drown the one-step term."""
 EVAL_HORIZONS = (1, 5, 20, 50, 100)
 EVAL_WINDOWS = 1000
-WINDOW_SPEC = tf.TensorSpec([None, WINDOW], tf.float32, name="window")
-HORIZON_SPEC = tf.TensorSpec([None], tf.int32, name="horizon")
+WINDOW_SPEC, HORIZON_SPEC = input_specs(FORECASTER, "forecast")
 
 
 class Forecaster(keras.Model):
@@ -205,7 +197,7 @@ def train(settings: TrainSettings) -> TrainedModel:
     sizes = settings.warmup_batch_sizes
     _, sample = random_windows(np.random.default_rng(settings.seed + 3), max(sizes), WINDOW)
     return TrainedModel(
-        name=NAME,
+        contract=FORECASTER,
         module=serving,
         signatures={"serving_default": serving.next_values, "forecast": serving.forecast},
         warmup_requests=[

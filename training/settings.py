@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.layout import QUICK_WARMUP_BATCH_SIZES, SERVED_BATCH_SIZES
+from contract.layout import QUICK_WARMUP_BATCH_SIZES, SERVED_BATCH_SIZES
 
 
 @dataclass(frozen=True)

@@ -14,19 +14,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.data.sequences import MAX_LENGTH, PAD_VALUE, random_batch
+from contract.models import MAX_LENGTH, PAD_VALUE, SUM_REGRESSOR
+from training.data.sequences import random_batch
 from training.lstm_cell import ScratchLSTMCell
 from training.report import plot_learning_curves, save_figure
 from training.settings import TrainSettings
+from training.signatures import input_specs
 from training.trained import TrainedModel
 
-NAME = "sum_regressor"
+NAME = SUM_REGRESSOR.name
 TOLERANCE = 0.05
 EVAL_SETS = {"length_10": (10, 10), "lengths_1_64": (1, 64), "lengths_65_128": (65, 128)}
 EVAL_SEQUENCES = 10_000
 FORGET_BIAS = 5.0
 """Initial forget-gate bias: σ(5) ≈ 0.993, so the counter starts out barely leaking."""
-SEQUENCES_SPEC = tf.TensorSpec([None, None], tf.float32, name="sequences")
+(SEQUENCES_SPEC,) = input_specs(SUM_REGRESSOR)
 
 
 def build_model(units: int, forget_bias: float) -> keras.Model:
@@ -101,7 +103,7 @@ def train(settings: TrainSettings) -> TrainedModel:
     width = MAX_LENGTH - examples.shape[1]  # the width every client pads to (see README)
     examples = np.pad(examples, [(0, 0), (0, width)], constant_values=PAD_VALUE)
     return TrainedModel(
-        name=NAME,
+        contract=SUM_REGRESSOR,
         module=serving,
         signatures={"serving_default": serving.count},
         warmup_requests=[("serving_default", {"sequences": examples[:batch]}) for batch in sizes],

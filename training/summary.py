@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from training import MODEL_NAMES
-from training.layout import EXTRA_DIR, REPORT_FILE, existing_versions
+from contract.layout import EXTRA_DIR, REPORT_FILE, existing_versions
+from contract.models import MODELS
 
 
 def rows_for(name: str, report: dict) -> list[tuple[str, str, str]]:
@@ -53,7 +53,7 @@ def summarise(models_dir: Path) -> str:
         "| model | version | metric | measured | target | training time |",
         "|---|---|---|---|---|---|",
     ]
-    for name in MODEL_NAMES:
+    for name in MODELS:
         versions = existing_versions(models_dir / name)
         if not versions:
             lines.append(f"| {name} | — | not trained | | | |")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
+from protocol.messages import predict_pb2, prediction_log_pb2
 from training.trained import WarmupRequest
 
 

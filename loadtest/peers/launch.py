@@ -8,8 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from contract.layout import SERVED_BATCH_SIZES
 from loadtest.processes import REPO, ServerProcess, free_port, wait_for_http
-from training.layout import SERVED_BATCH_SIZES
 
 PEERS_DIR = REPO / ".peers"
 NAMES = ("bentoml", "ray")

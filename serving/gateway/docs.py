@@ -6,7 +6,9 @@ from __future__ import annotations
 import html as html_text
 import json
 
+from contract.models import CLASSES, SIDE, WINDOW
 from serving.gateway.settings import GatewaySettings
+from serving.gateway.tasks import forecasts
 
 JSON = "application/json"
 
@@ -95,7 +97,7 @@ def openapi(settings: GatewaySettings) -> dict:
             "label": {"type": "string"},
         },
     }
-    probabilities = {"type": "array", "items": number, "minItems": 10, "maxItems": 10}
+    probabilities = {"type": "array", "items": number, "minItems": CLASSES, "maxItems": CLASSES}
     schemas = {
         "Error": {
             "type": "object",
@@ -138,17 +140,17 @@ def openapi(settings: GatewaySettings) -> dict:
             "oneOf": [
                 {
                     "type": "array",
-                    "description": "28 rows of 28 pixels in [0, 1], ink bright",
-                    "minItems": 28,
-                    "maxItems": 28,
-                    "items": {"type": "array", "items": pixel, "minItems": 28, "maxItems": 28},
+                    "description": f"{SIDE} rows of {SIDE} pixels in [0, 1], ink bright",
+                    "minItems": SIDE,
+                    "maxItems": SIDE,
+                    "items": {"type": "array", "items": pixel, "minItems": SIDE, "maxItems": SIDE},
                 },
                 {
                     "type": "array",
-                    "description": "784 pixels in [0, 1], row by row",
+                    "description": f"{SIDE * SIDE} pixels in [0, 1], row by row",
                     "items": pixel,
-                    "minItems": 784,
-                    "maxItems": 784,
+                    "minItems": SIDE * SIDE,
+                    "maxItems": SIDE * SIDE,
                 },
                 {
                     "type": "object",
@@ -184,14 +186,14 @@ def openapi(settings: GatewaySettings) -> dict:
                         "type": "object",
                         "required": ["digit", "probabilities"],
                         "properties": {
-                            "digit": {"type": "integer", "minimum": 0, "maximum": 9},
+                            "digit": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1},
                             "probabilities": probabilities,
                             "rows": {
                                 "type": "array",
                                 "description": "With ?explain=rows: probabilities after each row",
                                 "items": probabilities,
-                                "minItems": 28,
-                                "maxItems": 28,
+                                "minItems": SIDE,
+                                "maxItems": SIDE,
                             },
                         },
                     },
@@ -211,10 +213,14 @@ def openapi(settings: GatewaySettings) -> dict:
                     "maxItems": settings.max_batch,
                     "items": {
                         "type": "array",
-                        "minItems": 20,
+                        "minItems": WINDOW,
                         "maxItems": settings.max_series_length,
-                        "items": {"type": "number", "minimum": -1e6, "maximum": 1e6},
-                        "description": "The last 20 values are the model's window",
+                        "items": {
+                            "type": "number",
+                            "minimum": -forecasts.MAX_ABS_VALUE,
+                            "maximum": forecasts.MAX_ABS_VALUE,
+                        },
+                        "description": f"The last {WINDOW} values are the model's window",
                     },
                 },
                 "horizon": {"type": "integer", "minimum": 1, "maximum": settings.max_horizon},

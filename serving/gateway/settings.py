@@ -25,11 +25,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from client.images import MAX_IMAGE_PIXELS
+from contract.models import MAX_HORIZON, MAX_LENGTH, MODELS
 from serving.gateway.auth import ApiKey, parse_keys
-from training.data.sequences import MAX_LENGTH
-from training.data.series import MAX_HORIZON
 
-DEFAULT_MODELS = ("sum_regressor", "digit_classifier", "forecaster")
+DEFAULT_MODELS = tuple(MODELS)
 
 
 class SettingsError(ValueError):
@@ -56,7 +56,7 @@ class GatewaySettings:
     max_sequence_length: int = MAX_LENGTH
     max_series_length: int = 10_000
     max_horizon: int = MAX_HORIZON
-    max_image_pixels: int = 16_000_000
+    max_image_pixels: int = MAX_IMAGE_PIXELS
     cors_origins: tuple[str, ...] = ()
     max_in_flight: int = 16
     api_keys: tuple[ApiKey, ...] = ()

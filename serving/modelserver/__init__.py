@@ -1,8 +1,7 @@
 """An embedded, TensorFlow-Serving-compatible model server: same flags, config, gRPC and REST.
 
 The package itself is light: `python -m serving.modelserver` checks its command line before it
-loads the TensorFlow runtime (server.py imports it first, ahead of `client.protos`, which would
-otherwise stand in a protobuf-only `tensorflow` namespace).
+loads the TensorFlow runtime (server.py imports it).
 """
 
 import os

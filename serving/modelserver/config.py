@@ -15,7 +15,7 @@ import grpc
 from google.protobuf import text_format
 from tensorflow.core.protobuf import config_pb2
 
-from client.protos import model_server_config_pb2
+from protocol.messages import model_server_config_pb2
 from serving.modelserver.batching import BatchingOptions
 from serving.modelserver.config_protos import BatchingParameters, MonitoringConfig, SSLConfig
 from serving.modelserver.errors import InvalidArgument, NotFound

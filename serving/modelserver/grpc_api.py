@@ -23,7 +23,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError
 from google.protobuf.message_factory import GetMessageClass
 
-from client.protos import (
+from protocol.messages import (
     classification_pb2,
     get_model_metadata_pb2,
     inference_pb2,
@@ -36,7 +36,7 @@ from client.protos import (
     regression_pb2,
     status_pb2,
 )
-from client.tensors import TensorConversionError, to_ndarray, to_tensor_proto
+from protocol.tensors import TensorConversionError, to_ndarray, to_tensor_proto
 from serving.modelserver.core import Answer, ModelServerCore, ModelSpec
 from serving.modelserver.errors import InvalidArgument, ServingError, code_name
 from serving.modelserver.examples import serialized_examples

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from google.protobuf import text_format
 
-from client.tensors import TensorConversionError, dtype_enum, dtype_name, to_ndarray
+from protocol.tensors import TensorConversionError, dtype_enum, dtype_name, to_ndarray
 from serving.modelserver.errors import (
     FailedPrecondition,
     Internal,

@@ -23,7 +23,7 @@ from google.protobuf import json_format
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from client.protos import get_model_metadata_pb2
+from protocol.messages import get_model_metadata_pb2
 from serving.modelserver import rest_json
 from serving.modelserver.core import ModelServerCore, ModelSpec
 from serving.modelserver.errors import (

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from client.protos import example_pb2, feature_pb2, types_pb2
+from protocol.messages import example_pb2, feature_pb2, types_pb2
 from serving.modelserver.errors import InvalidArgument, Unimplemented
 
 ROW, COLUMNAR = "row", "columnar"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from client.protos import get_model_status_pb2
+from protocol.messages import get_model_status_pb2
 from serving.modelserver.manager import VersionStatus
 
 

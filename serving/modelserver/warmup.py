@@ -16,8 +16,8 @@ from pathlib import Path
 import tensorflow as tf
 from google.protobuf.message import DecodeError
 
-from client.protos import prediction_log_pb2
-from client.tensors import TensorConversionError, to_ndarray
+from protocol.messages import prediction_log_pb2
+from protocol.tensors import TensorConversionError, to_ndarray
 from serving.modelserver import inference
 from serving.modelserver.errors import DataLoss, InvalidArgument, ServingError, Unimplemented
 from serving.modelserver.examples import serialized_examples

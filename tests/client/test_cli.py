@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,7 +88,7 @@ def test_version_prints_the_programs_version_and_exits_0(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
     assert exited.value.code == 0
-    assert capsys.readouterr().out.startswith("client 0.")
+    assert capsys.readouterr().out.startswith("seqserve-client 0.")
 
 
 def test_an_unreadable_tls_ca_exits_2_without_a_traceback(tmp_path, capsys):
@@ -123,3 +125,10 @@ def test_console_script_reports_a_dead_server_with_exit_3():
     assert result.returncode == 3
     assert "UNAVAILABLE" in result.stderr or "DEADLINE" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_installed_console_script_prints_the_package_version():
+    script = Path(sys.executable).parent / "seqserve-client"
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["seqserve-client", importlib.metadata.version("seqserve")]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from client.images import ImageError, decode_digit
+from client.images import MAX_IMAGE_PIXELS, ImageError, decode_digit
 
-LIMIT = 16_000_000
+LIMIT = MAX_IMAGE_PIXELS
 
 
 def encoded(image: Image.Image, image_format: str = "PNG") -> bytes:

@@ -1,8 +1,8 @@
 """The benchmark's verdicts: each target row is computed from the measured figures, and every
 peer framework measured gets its own row."""
 
-from client.protos import predict_pb2
 from loadtest.bench import markdown, route_requests, targets
+from protocol.messages import predict_pb2
 
 
 def point(rate: float, p50: float, p99: float, failures: int = 0) -> dict:

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from client.protos import predict_pb2
 from loadtest.h2load import _latencies, grpc_frame, parse
+from protocol.messages import predict_pb2
 
 REPORT = """starting benchmark...
 finished in 10.00s, 812.40 req/s, 1.20MB/s

@@ -1,6 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
+from contract.models import SUM_REGRESSOR
 from loadtest.plain_graph import XLA_ATTRIBUTE, strip_xla
 from training.export import export_version
 from training.sum_regressor import FORGET_BIAS, SumServing, build_model
@@ -17,7 +18,7 @@ def test_the_twin_runs_without_xla_and_answers_alike(tmp_path):
     module = SumServing(build_model(4, FORGET_BIAS), jit_compile=True)
     sequences = np.random.default_rng(1).integers(0, 2, (3, 64)).astype(np.float32)
     trained = TrainedModel(
-        name="sum_regressor",
+        contract=SUM_REGRESSOR,
         module=module,
         signatures={"serving_default": module.count},
         warmup_requests=[("serving_default", {"sequences": sequences})],

@@ -3,11 +3,11 @@ import sys
 import pytest
 from google.protobuf import text_format
 
-from client.protos import model_server_config_pb2
+from contract.layout import SERVED_BATCH_SIZES
+from protocol.messages import model_server_config_pb2
 from serving import launcher
 from serving.launcher import LaunchSettings, command, render_configs, version_labels
 from serving.modelserver.config_protos import BatchingParameters, MonitoringConfig
-from training.layout import SERVED_BATCH_SIZES
 
 
 def settings(tmp_path, backend="embedded", batching=True):

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from contract.layout import STAGING_PREFIX, existing_versions
+from contract.spec import ModelContract, Signature, Tensor
 from tests.graph_session import run_in_graph_session
 from training import export as export_module
 from training.export import export_version
-from training.layout import STAGING_PREFIX, existing_versions
 from training.trained import TrainedModel
 
 
@@ -22,10 +23,17 @@ class Doubler(tf.Module):
         return {"y": x * self.factor}
 
 
+def doubler_contract(name: str, shape: tuple) -> ModelContract:
+    signature = Signature(
+        inputs={"x": Tensor("float32", shape)}, outputs={"y": Tensor("float32", shape)}
+    )
+    return ModelContract(name, {"serving_default": signature})
+
+
 def tiny_model() -> TrainedModel:
     module = Doubler()
     return TrainedModel(
-        name="doubler",
+        contract=doubler_contract("doubler", (None,)),
         module=module,
         signatures={"serving_default": module.double},
         warmup_requests=[("serving_default", {"x": np.ones(2, np.float32)})],
@@ -94,7 +102,7 @@ class KerasDoubler(tf.Module):
 def test_keras_layers_export_variables_that_graph_loaders_restore(tmp_path):
     module = KerasDoubler()
     trained = TrainedModel(
-        name="keras_doubler",
+        contract=doubler_contract("keras_doubler", (None, 1)),
         module=module,
         signatures={"serving_default": module.double},
         warmup_requests=[("serving_default", {"x": np.ones((1, 1), np.float32)})],
@@ -103,3 +111,11 @@ def test_keras_layers_export_variables_that_graph_loaders_restore(tmp_path):
     version = export_version(trained, tmp_path)
     outputs = run_in_graph_session(version, "serving_default", x=np.array([[3.0]], np.float32))
     np.testing.assert_allclose(outputs["y"], [[6.0]])
+
+
+def test_an_export_that_breaks_its_contract_is_refused(tmp_path):
+    trained = tiny_model()
+    trained.contract = doubler_contract("doubler", (None, 3))
+    with pytest.raises(ValueError, match=r"serving_default inputs: exported .* contract"):
+        export_version(trained, tmp_path)
+    assert not (tmp_path / "doubler").exists()

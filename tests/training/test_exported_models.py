@@ -8,42 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from contract.layout import WARMUP_FILE
+from contract.models import MODELS, WINDOW
 from loadtest.processes import REPO
 from tests.graph_session import run_in_graph_session
 from training.data.mnist import load_mnist
 from training.data.sequences import random_batch
-from training.data.series import WINDOW, random_windows
-from training.layout import WARMUP_FILE
+from training.data.series import random_windows
 from training.warmup import read_warmup_records
-
-CONTRACT = {
-    "sum_regressor": {
-        "serving_default": (
-            {"sequences": (tf.float32, [None, None])},
-            {"sum": (tf.float32, [None])},
-        ),
-    },
-    "digit_classifier": {
-        "serving_default": (
-            {"images": (tf.float32, [None, 28, 28])},
-            {"probabilities": (tf.float32, [None, 10]), "classes": (tf.int64, [None])},
-        ),
-        "per_row": (
-            {"images": (tf.float32, [None, 28, 28])},
-            {"row_probabilities": (tf.float32, [None, 28, 10])},
-        ),
-    },
-    "forecaster": {
-        "serving_default": (
-            {"window": (tf.float32, [None, WINDOW])},
-            {"next": (tf.float32, [None, WINDOW])},
-        ),
-        "forecast": (
-            {"window": (tf.float32, [None, WINDOW]), "horizon": (tf.int32, [None])},
-            {"forecast": (tf.float32, [None, None])},
-        ),
-    },
-}
 
 
 def load(models_dir, name):
@@ -54,25 +26,31 @@ def spec_summary(specs):
     return {name: (spec.dtype, spec.shape.as_list()) for name, spec in specs.items()}
 
 
-@pytest.mark.parametrize("name", CONTRACT)
+def contract_summary(tensors):
+    return {alias: (tf.as_dtype(t.dtype), list(t.shape)) for alias, t in tensors.items()}
+
+
+@pytest.mark.parametrize("name", MODELS)
 def test_signatures_have_named_inputs_and_outputs_with_dynamic_batch(models_dir, name):
     assert sorted(p.name for p in (models_dir / name).iterdir()) == ["1"]
     signatures = load(models_dir, name).signatures
-    assert set(signatures) == set(CONTRACT[name])
-    for signature_name, (inputs, outputs) in CONTRACT[name].items():
+    assert set(signatures) == set(MODELS[name].signatures)
+    for signature_name, expected in MODELS[name].signatures.items():
         function = signatures[signature_name]
-        assert spec_summary(function.structured_input_signature[1]) == inputs
-        assert spec_summary(function.structured_outputs) == outputs
+        assert spec_summary(function.structured_input_signature[1]) == contract_summary(
+            expected.inputs
+        )
+        assert spec_summary(function.structured_outputs) == contract_summary(expected.outputs)
 
 
-@pytest.mark.parametrize("name", CONTRACT)
+@pytest.mark.parametrize("name", MODELS)
 def test_warmup_records_replay_alike_in_eager_and_in_tf_servings_graph_session(models_dir, name):
     version = models_dir / name / "1"
     logs = read_warmup_records(version / "assets.extra" / WARMUP_FILE)
     signatures = load(models_dir, name).signatures
     covered = [log.predict_log.request.model_spec.signature_name for log in logs]
-    assert sorted(set(covered)) == sorted(CONTRACT[name])
-    assert all(covered.count(s) >= 2 for s in CONTRACT[name])
+    assert sorted(set(covered)) == sorted(MODELS[name].signatures)
+    assert all(covered.count(s) >= 2 for s in MODELS[name].signatures)
     for log in logs:
         request = log.predict_log.request
         assert request.model_spec.name == name
@@ -83,7 +61,7 @@ def test_warmup_records_replay_alike_in_eager_and_in_tf_servings_graph_session(m
             np.testing.assert_allclose(graph[alias], value.numpy(), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", CONTRACT)
+@pytest.mark.parametrize("name", MODELS)
 def test_evaluation_report_and_plots(models_dir, name):
     extra = models_dir / name / "1" / "assets.extra"
     report = json.loads((extra / "evaluation.json").read_text())

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from contract.models import SUM_REGRESSOR
 from tests.graph_session import run_in_graph_session
 from training import digit_classifier, forecaster, sum_regressor
 from training.export import export_version
@@ -83,7 +84,7 @@ def test_exported_xla_signature_is_marked_for_compilation_and_serves_in_a_graph_
     inputs = {"sequences": RNG.integers(0, 2, (2, 64)).astype(np.float32)}
     expected = module.count(**inputs)["sum"].numpy()
     trained = TrainedModel(
-        name="sum_regressor",
+        contract=SUM_REGRESSOR,
         module=module,
         signatures={"serving_default": module.count},
         warmup_requests=[("serving_default", inputs)],

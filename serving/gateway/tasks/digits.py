@@ -10,13 +10,14 @@ import binascii
 import numpy as np
 
 from client.grpc_client import Prediction
-from client.images import SIDE, ImageError, decode_digit
+from client.images import ImageError, decode_digit
+from contract.models import DIGIT_CLASSIFIER, SIDE
 from serving.gateway import validation
 from serving.gateway.errors import InvalidInput
 from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import Call
 
-model = "digit_classifier"
+model = DIGIT_CLASSIFIER.name
 fields = ("images",)
 EXPECTED = '28x28 or 784 numbers in [0, 1], or {"b64": PNG or JPEG}'
 

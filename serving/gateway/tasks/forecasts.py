@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 
 from client.grpc_client import Prediction
+from contract.models import FORECASTER, WINDOW
 from serving.gateway import validation
 from serving.gateway.errors import InvalidInput
 from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import Call
-from training.data.series import WINDOW
 
-model = "forecaster"
+model = FORECASTER.name
 fields = ("series", "horizon")
 MAX_ABS_VALUE = 1e6
 """The series stays within about ±12; values beyond this are certainly a mistake."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from client.grpc_client import Prediction
+from contract.models import MAX_LENGTH, SUM_REGRESSOR, pad_sequences
 from serving.gateway import validation
 from serving.gateway.errors import InvalidInput
 from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import Call
-from training.data.sequences import MAX_LENGTH, pad_sequences
 
-model = "sum_regressor"
+model = SUM_REGRESSOR.name
 fields = ("sequences",)
 
 

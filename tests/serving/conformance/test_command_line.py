@@ -128,7 +128,7 @@ def test_xla_compilation_is_off_unless_enabled(own_server, tmp_path):
 def test_signature_method_name_check(own_server, testdata):
     """--enable_signature_method_name_check: classify on the TF2 model's predict-method
     signature is refused; without the flag it works (classifier.cc)."""
-    from client.protos import classification_pb2
+    from protocol.messages import classification_pb2
 
     server = own_server(
         "--model_name=default",

@@ -14,7 +14,7 @@ import grpc
 import numpy as np
 import pytest
 
-from client.tensors import to_ndarray, to_tensor_proto
+from protocol.tensors import to_ndarray, to_tensor_proto
 from tests.serving.conformance import models
 from tests.serving.conformance.tfs import (
     RPC_TIMEOUT,

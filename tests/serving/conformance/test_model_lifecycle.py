@@ -8,7 +8,7 @@ import time
 import grpc
 import pytest
 
-from client.protos import (
+from protocol.messages import (
     get_model_status_pb2,
     model_management_pb2,
     model_server_config_pb2,

@@ -12,7 +12,7 @@ import time
 import grpc
 import pytest
 
-from client.protos import (
+from protocol.messages import (
     classification_pb2,
     get_model_metadata_pb2,
     get_model_status_pb2,

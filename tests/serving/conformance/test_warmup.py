@@ -5,7 +5,7 @@ before the version serves; an unsupported record fails the load."""
 
 import shutil
 
-from client.protos import (
+from protocol.messages import (
     classification_pb2,
     inference_pb2,
     predict_pb2,

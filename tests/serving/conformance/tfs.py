@@ -16,13 +16,13 @@ from pathlib import Path
 
 import grpc
 
-from client.protos import (
+from loadtest.processes import REPO, free_port
+from protocol.messages import (
     model_service_pb2_grpc,
     predict_pb2,
     prediction_service_pb2_grpc,
     types_pb2,
 )
-from loadtest.processes import REPO, free_port
 
 READY_TIMEOUT_S = 120
 RPC_TIMEOUT = 20.0

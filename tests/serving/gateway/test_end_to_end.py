@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from client.grpc_client import ServingClient
+from contract.layout import existing_versions
 from loadtest.processes import REPO, http, start_gateway
 from training.data.mnist import load_mnist
 from training.data.series import RESOLUTION, series
-from training.layout import existing_versions
 
 SEQUENCES = [[1], [0], [1, 1, 0, 1], [1, 0] * 16, [0, 0, 1] * 7] + [
     np.random.default_rng(seed).integers(0, 2, length).tolist()

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from werkzeug.test import Client
 
-from client.protos import predict_pb2, prediction_service_pb2_grpc, tensor_pb2, types_pb2
-from client.tensors import TensorConversionError, to_ndarray, to_tensor_proto
 from loadtest.processes import start_model_server, write_models_config
+from protocol.messages import predict_pb2, prediction_service_pb2_grpc, tensor_pb2, types_pb2
+from protocol.tensors import TensorConversionError, to_ndarray, to_tensor_proto
 from serving.modelserver.metrics import ServerMetrics
 from serving.modelserver.rest_api import RestApi
 

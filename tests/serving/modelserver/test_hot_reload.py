@@ -9,7 +9,8 @@ import grpc
 import numpy as np
 import pytest
 
-from client.protos import (
+from loadtest.processes import start_model_server, write_models_config
+from protocol.messages import (
     get_model_status_pb2,
     model_management_pb2,
     model_server_config_pb2,
@@ -17,8 +18,7 @@ from client.protos import (
     predict_pb2,
     prediction_service_pb2_grpc,
 )
-from client.tensors import to_tensor_proto
-from loadtest.processes import start_model_server, write_models_config
+from protocol.tensors import to_tensor_proto
 
 State = get_model_status_pb2.ModelVersionStatus
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import text_format
 
-from client.protos import model_server_config_pb2
+from protocol.messages import model_server_config_pb2
 from serving.modelserver.errors import (
     FailedPrecondition,
     InvalidArgument,

@@ -7,7 +7,7 @@ import pytest
 from google.protobuf import text_format
 from tensorflow.core.protobuf import meta_graph_pb2
 
-from client.protos import example_pb2
+from protocol.messages import example_pb2
 from serving.modelserver import rest_json
 from serving.modelserver.errors import InvalidArgument
 

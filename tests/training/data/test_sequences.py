@@ -1,6 +1,7 @@
 import numpy as np
 
-from training.data.sequences import PAD_VALUE, pad_sequences, random_batch
+from contract.models import PAD_VALUE, pad_sequences
+from training.data.sequences import random_batch
 
 
 def test_pad_sequences_right_pads_with_the_pad_value():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from client.protos import tensor_pb2, types_pb2
-from client.tensors import TensorConversionError, to_ndarray, to_tensor_proto
+from protocol.messages import tensor_pb2, types_pb2
+from protocol.tensors import TensorConversionError, to_ndarray, to_tensor_proto
 
 ARRAYS = [
     np.arange(6, dtype=np.float32).reshape(2, 3) / 7,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from client.protos import tensor_pb2, tensor_shape_pb2, types_pb2
+from protocol.messages import tensor_pb2, tensor_shape_pb2, types_pb2
 
 MAX_FILLED_ELEMENTS = 2**26
 """TensorFlow fills a shape from one repeated value; a few bytes could ask for gigabytes, so

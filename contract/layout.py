@@ -1,4 +1,4 @@
-"""Where an exported model's pieces live on disk. Light: no TensorFlow import."""
+"""Where an exported model's pieces live on disk: TF Serving's `<base>/<version>/` layout."""
 
 from __future__ import annotations
 

@@ -1,0 +1,161 @@
+"""Every extra declares what its code imports, and the light ones stay free of TensorFlow.
+
+pyproject.toml's extras are the install story (`pip install '.[gateway]'` and so on); a module
+that imports a distribution its extra does not name works here, where `.[dev]` has everything,
+and breaks on a user's machine. So: each part's third-party imports (read with `ast`) must be
+distributions its extra names, and the light parts must import with TensorFlow absent.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import re
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from loadtest.processes import REPO
+
+FIRST_PARTY = {"contract", "protocol", "client", "serving", "training", "loadtest", "tests"}
+PARTS = {
+    "": ["contract", "protocol/__init__.py", "protocol/messages.py", "protocol/tensors.py"],
+    "client": ["client"],
+    "gateway": ["serving/gateway"],
+    "server": ["serving/modelserver", "serving/launcher.py", "serving/stack.py"],
+    "train": ["training"],
+    "loadtest": ["loadtest/locustfile.py", "loadtest/locust_grpc.py", "loadtest/payloads.py"],
+}
+"""Where each extra's code lives ("" is the core every extra gets)."""
+LIGHT = {
+    "client": ["client.cli"],
+    "gateway": ["serving.gateway.app", "serving.gateway.wsgi"],
+}
+
+
+def project() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+
+
+def declared(extra: str) -> set[str]:
+    """Distribution names the core and `extra` (with the extras it includes) require."""
+    names, extras, seen = set(), [extra], set()
+    meta = project()
+    while extras:
+        current = extras.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        requirements = (
+            meta["dependencies"] if current == "" else meta["optional-dependencies"][current]
+        )
+        for requirement in requirements:
+            name = re.match(r"[A-Za-z0-9_.-]+", requirement)[0]
+            included = re.search(r"\[([^\]]+)\]", requirement)
+            if name == meta["name"]:
+                extras.extend(included[1].split(","))
+            else:
+                names.add(normalized(name))
+        extras.append("")
+    return names
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def third_party_imports(paths: list[str]) -> dict[str, str]:
+    """Top-level module imported → the file that imports it, outside stdlib and this project."""
+    files = []
+    for path in paths:
+        target = REPO / path
+        files += sorted(target.rglob("*.py")) if target.is_dir() else [target]
+    found = {}
+    for file in files:
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in FIRST_PARTY:
+                    found.setdefault(top, str(file.relative_to(REPO)))
+    return found
+
+
+@pytest.mark.parametrize("extra", PARTS)
+def test_each_part_imports_only_what_its_extra_declares(extra):
+    distributions = importlib.metadata.packages_distributions()
+    allowed = declared(extra)
+    missing = {
+        module: file
+        for module, file in third_party_imports(PARTS[extra]).items()
+        if not {normalized(d) for d in distributions.get(module, [module])} & allowed
+    }
+    assert missing == {}, f"imported but not declared in [{extra or 'core'}]: {missing}"
+
+
+ABSENT = """
+import importlib.abc, sys
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "tensorflow_serving", "keras", "locust"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, Absent())
+"""
+
+
+@pytest.mark.parametrize("extra", LIGHT)
+def test_light_parts_import_without_tensorflow_installed(extra):
+    imports = "\n".join(f"import {module}" for module in LIGHT[extra])
+    result = subprocess.run(
+        [sys.executable, "-c", ABSENT + imports], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_gateway_image_installs_the_gateway_extra_without_training_or_loadtest():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir '.[gateway]'" in dockerfile
+    copied = set(re.findall(r"^COPY (\S+) ", dockerfile, re.MULTILINE))
+    assert {"contract", "protocol", "client", "serving"} <= copied
+    assert not {"training", "loadtest"} & copied
+
+
+LAYERS = {
+    "contract": {"contract"},
+    "protocol": {"protocol"},
+    "client": {"client", "contract", "protocol"},
+    "training": {"training", "contract", "protocol"},
+    "serving/modelserver": {"serving.modelserver", "protocol"},
+    "serving/gateway": {"serving.gateway", "client", "contract", "protocol"},
+    "serving/launcher.py": {"serving", "client", "contract", "protocol"},
+    "serving/stack.py": {"serving", "client", "contract", "protocol"},
+}
+"""What each part may import from this project: the shared layers below it, never a part
+beside or above it (README, "Architecture")."""
+
+
+@pytest.mark.parametrize("part", LAYERS)
+def test_imports_only_run_down_the_layers(part):
+    target = REPO / part
+    files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+    wrong = set()
+    for file in files:
+        for node in ast.walk(ast.parse(file.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in FIRST_PARTY and not any(
+                    name == allowed or name.startswith(f"{allowed}.") for allowed in LAYERS[part]
+                ):
+                    wrong.add(f"{file.relative_to(REPO)} imports {name}")
+    assert not wrong
