@@ -113,8 +113,8 @@ def route_requests(models_dir: Path) -> dict[str, tuple[str, bytes, bytes]]:
     rng = np.random.default_rng(0)
     window, _ = series_window(rng, 10)
     bodies = {
-        "sum": (sums, {"sequences": [rng.integers(0, 2, 32).tolist()]}),
-        "forecast": (forecasts, {"series": [window], "horizon": 10}),
+        "sum": (sums.TASK, {"sequences": [rng.integers(0, 2, 32).tolist()]}),
+        "forecast": (forecasts.TASK, {"series": [window], "horizon": 10}),
     }
     requests = {}
     for route, (task, body) in bodies.items():

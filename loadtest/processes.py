@@ -130,9 +130,10 @@ def start_model_server(
     flags: list[str] = (),
     deadline: float = 120,
     ports: tuple[int, int] | None = None,
+    cwd: Path = REPO,
 ) -> ServerProcess:
     """Start `python -m serving.modelserver` (on `ports` (gRPC, REST), else free ones) and wait
-    until every model is AVAILABLE."""
+    until every model is AVAILABLE; `cwd` is the source tree it imports from."""
     grpc_port, rest_port = ports or (free_port(), free_port())
     log_path = workdir / f"modelserver-{rest_port}.log"
     command = [
@@ -149,7 +150,7 @@ def start_model_server(
     ]
     env = {**os.environ, **xla_cache_environment(XLA_RUN_DIR)}
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env)
     server = ServerProcess(
         process, f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{rest_port}", log_path
     )
@@ -181,9 +182,11 @@ def start_gateway(
     env: dict[str, str] | None = None,
     deadline: float = 60,
     ready: bool = True,
+    cwd: Path = REPO,
 ) -> ServerProcess:
     """Start the gateway under gunicorn (`python -m serving.gateway`) in front of a model server
-    and wait until it answers (/readyz 200 when `ready`, else /healthz)."""
+    and wait until it answers (/readyz 200 when `ready`, else /healthz); `cwd` is the source
+    tree it imports from."""
     port = free_port()
     host, grpc_port = grpc_address.rsplit(":", 1)
     settings = {
@@ -200,7 +203,7 @@ def start_gateway(
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "serving.gateway"],
-            cwd=REPO,
+            cwd=cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **settings},

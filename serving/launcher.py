@@ -15,16 +15,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import string
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from google.protobuf import text_format
+
 from contract.layout import existing_versions
 from contract.models import MODELS
+from protocol.messages import model_server_config_pb2
 
 CONFIG_DIR = Path(__file__).parent / "config"
+MODELS_CONFIG_HEADER = (
+    "# Written by `python -m serving.launcher` from contract.models and the versions on disk;\n"
+    "# shared by the real server, its Docker image and the embedded one.\n"
+)
 CONTAINER_MODELS, CONTAINER_CONFIG = "/models", "/config"
 BACKENDS = ("auto", "tfserving", "docker", "embedded")
 
@@ -67,13 +73,26 @@ def version_labels(models_dir: Path) -> dict[str, int]:
     return labels
 
 
+def models_config(models_path: str, models_dir: Path) -> str:
+    """TF Serving's ModelServerConfig for every model in the contract: its newest two versions
+    loaded, labelled `stable` (the previous) and `canary` (the newest), as a text proto."""
+    labels = version_labels(models_dir)
+    config = model_server_config_pb2.ModelServerConfig()
+    for name in MODELS:
+        model = config.model_config_list.config.add(
+            name=name, base_path=f"{models_path}/{name}", model_platform="tensorflow"
+        )
+        model.model_version_policy.latest.num_versions = 2
+        for label in ("stable", "canary"):
+            model.version_labels[label] = labels[f"{name}_{label}"]
+    return MODELS_CONFIG_HEADER + text_format.MessageToString(config)
+
+
 def render_configs(settings: LaunchSettings, models_path: str) -> dict[str, Path]:
     """Write models/batching/monitoring configs into the run dir with the paths filled in."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    template = string.Template((CONFIG_DIR / "models.config").read_text())
-    values = {"MODELS_DIR": models_path, **version_labels(settings.models_dir)}
     rendered = {"models": settings.run_dir / "models.config"}
-    rendered["models"].write_text(template.substitute(values))
+    rendered["models"].write_text(models_config(models_path, settings.models_dir))
     for name in ("batching", "monitoring"):
         rendered[name] = settings.run_dir / f"{name}.config"
         shutil.copyfile(CONFIG_DIR / f"{name}.config", rendered[name])

@@ -10,9 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from contract.layout import REPORT_FILE
 from training.trained import TrainedModel
-
-REPORT_FILE = "evaluation.json"
 
 
 def write_report(directory: Path, trained: TrainedModel) -> None:

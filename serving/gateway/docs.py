@@ -6,9 +6,8 @@ from __future__ import annotations
 import html as html_text
 import json
 
-from contract.models import CLASSES, SIDE, WINDOW
 from serving.gateway.settings import GatewaySettings
-from serving.gateway.tasks import forecasts
+from serving.gateway.tasks import Task
 
 JSON = "application/json"
 
@@ -63,9 +62,7 @@ def _pinned(description: str, request_schema: str, response_schema: str, **extra
     return operation | extra
 
 
-def openapi(settings: GatewaySettings) -> dict:
-    number = {"type": "number"}
-    pixel = {"type": "number", "minimum": 0, "maximum": 1}
+def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
     pin_properties = {
         "version": {
             "type": "integer",
@@ -97,7 +94,6 @@ def openapi(settings: GatewaySettings) -> dict:
             "label": {"type": "string"},
         },
     }
-    probabilities = {"type": "array", "items": number, "minItems": CLASSES, "maxItems": CLASSES}
     schemas = {
         "Error": {
             "type": "object",
@@ -108,131 +104,6 @@ def openapi(settings: GatewaySettings) -> dict:
                     "required": ["code", "message"],
                     "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
                 }
-            },
-        },
-        "SumRequest": {
-            **one_pin,
-            "type": "object",
-            "required": ["sequences"],
-            "additionalProperties": False,
-            "properties": {
-                "sequences": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": settings.max_batch,
-                    "items": {
-                        "type": "array",
-                        "minItems": 1,
-                        "maxItems": settings.max_sequence_length,
-                        "items": {"type": "integer", "enum": [0, 1]},
-                    },
-                },
-                **pin_properties,
-            },
-            "example": {"sequences": [[0, 1, 1, 0, 1], [1, 1]]},
-        },
-        "SumResponse": {
-            "type": "object",
-            "required": ["sums", "model"],
-            "properties": {"sums": {"type": "array", "items": number}, "model": model_info},
-        },
-        "Image": {
-            "oneOf": [
-                {
-                    "type": "array",
-                    "description": f"{SIDE} rows of {SIDE} pixels in [0, 1], ink bright",
-                    "minItems": SIDE,
-                    "maxItems": SIDE,
-                    "items": {"type": "array", "items": pixel, "minItems": SIDE, "maxItems": SIDE},
-                },
-                {
-                    "type": "array",
-                    "description": f"{SIDE * SIDE} pixels in [0, 1], row by row",
-                    "items": pixel,
-                    "minItems": SIDE * SIDE,
-                    "maxItems": SIDE * SIDE,
-                },
-                {
-                    "type": "object",
-                    "description": "A PNG or JPEG of any size, prepared the way MNIST was",
-                    "required": ["b64"],
-                    "additionalProperties": False,
-                    "properties": {"b64": {"type": "string", "format": "byte"}},
-                },
-            ]
-        },
-        "DigitsRequest": {
-            **one_pin,
-            "type": "object",
-            "required": ["images"],
-            "additionalProperties": False,
-            "properties": {
-                "images": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": settings.max_batch,
-                    "items": {"$ref": "#/components/schemas/Image"},
-                },
-                **pin_properties,
-            },
-        },
-        "DigitsResponse": {
-            "type": "object",
-            "required": ["predictions", "model"],
-            "properties": {
-                "predictions": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["digit", "probabilities"],
-                        "properties": {
-                            "digit": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1},
-                            "probabilities": probabilities,
-                            "rows": {
-                                "type": "array",
-                                "description": "With ?explain=rows: probabilities after each row",
-                                "items": probabilities,
-                                "minItems": SIDE,
-                                "maxItems": SIDE,
-                            },
-                        },
-                    },
-                },
-                "model": model_info,
-            },
-        },
-        "ForecastRequest": {
-            **one_pin,
-            "type": "object",
-            "required": ["series", "horizon"],
-            "additionalProperties": False,
-            "properties": {
-                "series": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": settings.max_batch,
-                    "items": {
-                        "type": "array",
-                        "minItems": WINDOW,
-                        "maxItems": settings.max_series_length,
-                        "items": {
-                            "type": "number",
-                            "minimum": -forecasts.MAX_ABS_VALUE,
-                            "maximum": forecasts.MAX_ABS_VALUE,
-                        },
-                        "description": f"The last {WINDOW} values are the model's window",
-                    },
-                },
-                "horizon": {"type": "integer", "minimum": 1, "maximum": settings.max_horizon},
-                **pin_properties,
-            },
-        },
-        "ForecastResponse": {
-            "type": "object",
-            "required": ["forecasts", "model"],
-            "properties": {
-                "forecasts": {"type": "array", "items": {"type": "array", "items": number}},
-                "model": model_info,
             },
         },
         "PredictRequest": {
@@ -346,38 +217,34 @@ def openapi(settings: GatewaySettings) -> dict:
             }
         }
 
-    paths = {
-        "/v1/sum": {
+    paths = {}
+    for task in tasks:
+        body = task.request_schema(settings)
+        schemas[f"{task.schema_name}Request"] = {
+            **one_pin,
+            "type": "object",
+            "required": body["required"],
+            "additionalProperties": False,
+            "properties": {**body["properties"], **pin_properties},
+            **({"example": body["example"]} if "example" in body else {}),
+        }
+        schemas[f"{task.schema_name}Response"] = {
+            "type": "object",
+            "required": [*task.response_schema["required"], "model"],
+            "properties": {**task.response_schema["properties"], "model": model_info},
+        }
+        extra = {"parameters": list(task.parameters)}
+        if task.upload_field:
+            extra["request_extra"] = {
+                "description": "JSON, or multipart/form-data with one file in "
+                f'"{task.upload_field}"'
+            }
+        paths[f"/v1/{task.route}"] = {
             "post": _pinned(
-                "Count the ones in each 0/1 sequence (sum_regressor)", "SumRequest", "SumResponse"
+                task.summary, f"{task.schema_name}Request", f"{task.schema_name}Response", **extra
             )
-        },
-        "/v1/digits": {
-            "post": _pinned(
-                "Classify handwritten digits (digit_classifier)",
-                "DigitsRequest",
-                "DigitsResponse",
-                parameters=[
-                    {
-                        "name": "explain",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "string", "enum": ["rows"]},
-                        "description": "rows: add the probabilities after each image row",
-                    }
-                ],
-                request_extra={
-                    "description": "JSON, or multipart/form-data with one image file",
-                },
-            )
-        },
-        "/v1/forecast": {
-            "post": _pinned(
-                "Continue series of t·sin(t)/3 + 2·sin(5t) (forecaster)",
-                "ForecastRequest",
-                "ForecastResponse",
-            )
-        },
+        }
+    paths |= {
         "/v1/models/{name}": tf_serving("get", "Model status (GetModelStatus)"),
         "/v1/models/{name}/metadata": tf_serving("get", "Model metadata (GetModelMetadata)"),
         "/v1/models/{name}:predict": tf_serving("post", "Predict", "PredictRequest"),

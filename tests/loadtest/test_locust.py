@@ -7,7 +7,11 @@ import csv
 import subprocess
 import sys
 
+import pytest
+
 from loadtest.processes import REPO
+
+pytestmark = pytest.mark.load
 
 
 def locust(gateway, model_server, out, *extra: str) -> subprocess.CompletedProcess:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from contract.models import SUM_REGRESSOR
@@ -6,6 +7,8 @@ from loadtest.plain_graph import XLA_ATTRIBUTE, strip_xla
 from training.export import export_version
 from training.sum_regressor import FORGET_BIAS, SumServing, build_model
 from training.trained import TrainedModel
+
+pytestmark = pytest.mark.integration
 
 
 def marked(version):

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from loadtest.processes import REPO
 from loadtest.soak import main
+
+pytestmark = pytest.mark.load
 
 
 def test_a_short_soak_with_a_crash_and_an_update(models_dir, tmp_path, capsys):

@@ -4,6 +4,7 @@ import pytest
 from google.protobuf import text_format
 
 from contract.layout import SERVED_BATCH_SIZES
+from contract.models import MODELS
 from protocol.messages import model_server_config_pb2
 from serving import launcher
 from serving.launcher import LaunchSettings, command, render_configs, version_labels
@@ -17,7 +18,7 @@ def settings(tmp_path, backend="embedded", batching=True):
 
 
 def make_versions(models_dir, versions):
-    for name in ("sum_regressor", "digit_classifier", "forecaster"):
+    for name in MODELS:
         for version in versions:
             (models_dir / name / str(version)).mkdir(parents=True)
 
@@ -47,6 +48,7 @@ def test_rendered_configs_parse_as_tf_serving_protos(tmp_path):
         rendered["models"].read_text(), model_server_config_pb2.ModelServerConfig()
     )
     entries = {c.name: c for c in models.model_config_list.config}
+    assert list(entries) == list(MODELS)
     assert entries["digit_classifier"].base_path == str(config.models_dir / "digit_classifier")
     assert dict(entries["digit_classifier"].version_labels) == {"stable": 1, "canary": 2}
     assert entries["forecaster"].model_version_policy.latest.num_versions == 2

@@ -14,6 +14,8 @@ from training.export import export_version
 from training.settings import TrainSettings
 from training.trained import TrainedModel
 
+pytestmark = pytest.mark.integration
+
 RNG = np.random.default_rng(0)
 WINDOWS = RNG.standard_normal((3, forecaster.WINDOW)).astype(np.float32)
 

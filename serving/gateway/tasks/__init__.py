@@ -1,13 +1,19 @@
-"""One module per model: the mapping between the gateway's JSON and the model's tensors.
+"""One module per model route: the mapping between the gateway's JSON and the model's tensors.
 
-Each task turns a validated request into a `Call` (`build`) and the model's outputs into the
-response body (`render`); the route runs build → predict → render (app.py `run_task`).
+Each module ends with `TASK = Task(...)`: which model it calls, its route and its body's schema,
+`build` (a validated request → a `Call`) and `render` (the model's outputs → the response
+body). The app gives every task found here a route (`POST /v1/<route>`, API-key scope
+`<route>`) that runs build → predict → render, and the OpenAPI document describes it from the
+same object: a new model needs a new module here and nothing else in the gateway.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import cache
 
 import numpy as np
 
@@ -25,11 +31,39 @@ class Call:
     context: dict = field(default_factory=dict)
 
 
-class Task(Protocol):
+def no_options(query: Mapping[str, str]) -> dict:
+    return {}
+
+
+@dataclass(frozen=True)
+class Task:
     model: str
+    route: str
+    """`POST /v1/<route>`; also the API-key scope that may call it."""
+    summary: str
     fields: tuple[str, ...]
     """The request body's own fields (besides version and label)."""
+    build: Callable[[dict, dict, GatewaySettings], Call]
+    render: Callable[[Call, Prediction], dict]
+    request_schema: Callable[[GatewaySettings], dict]
+    """JSON Schema of the body's own fields (`required`, `properties`, `example`); the
+    OpenAPI document adds the version/label pin and forbids other fields."""
+    response_schema: dict
+    """JSON Schema of the answer (`required`, `properties`); "model" is added."""
+    options: Callable[[Mapping[str, str]], dict] = no_options
+    """The query string → the options `build` gets; raises InvalidInput on a bad value."""
+    parameters: tuple[dict, ...] = ()
+    """OpenAPI descriptions of the query parameters `options` reads."""
+    upload_field: str | None = None
+    """When set, a multipart/form-data body with one file is read as {upload_field: [file]}."""
 
-    def build(self, body: dict, options: dict, settings: GatewaySettings) -> Call: ...
+    @property
+    def schema_name(self) -> str:
+        return self.route.title()
 
-    def render(self, call: Call, prediction: Prediction) -> dict: ...
+
+@cache
+def all_tasks() -> tuple[Task, ...]:
+    """The `TASK` of every module in this package, by module name."""
+    modules = sorted(info.name for info in pkgutil.iter_modules(__path__))
+    return tuple(importlib.import_module(f"{__name__}.{name}").TASK for name in modules)

@@ -11,15 +11,20 @@ import numpy as np
 
 from client.grpc_client import Prediction
 from client.images import ImageError, decode_digit
-from contract.models import DIGIT_CLASSIFIER, SIDE
+from contract.models import CLASSES, DIGIT_CLASSIFIER, SIDE
 from serving.gateway import validation
 from serving.gateway.errors import InvalidInput
 from serving.gateway.settings import GatewaySettings
-from serving.gateway.tasks import Call
+from serving.gateway.tasks import Call, Task
 
-model = DIGIT_CLASSIFIER.name
-fields = ("images",)
 EXPECTED = '28x28 or 784 numbers in [0, 1], or {"b64": PNG or JPEG}'
+
+
+def options(query) -> dict:
+    explain = query.get("explain")
+    if explain not in (None, "rows"):
+        raise InvalidInput(f"explain: expected 'rows', got {explain!r}")
+    return {"explain": explain}
 
 
 def build(body: dict, options: dict, settings: GatewaySettings) -> Call:
@@ -86,3 +91,96 @@ def _shape(image: list) -> str:
         width = str(widths[0]) if len(widths) == 1 else f"{widths[0]}-{widths[-1]}"
         return f"{len(image)}x{width}"
     return f"{len(image)} values"
+
+
+PIXEL = {"type": "number", "minimum": 0, "maximum": 1}
+PROBABILITIES = {
+    "type": "array",
+    "items": {"type": "number"},
+    "minItems": CLASSES,
+    "maxItems": CLASSES,
+}
+IMAGE = {
+    "oneOf": [
+        {
+            "type": "array",
+            "description": f"{SIDE} rows of {SIDE} pixels in [0, 1], ink bright",
+            "minItems": SIDE,
+            "maxItems": SIDE,
+            "items": {"type": "array", "items": PIXEL, "minItems": SIDE, "maxItems": SIDE},
+        },
+        {
+            "type": "array",
+            "description": f"{SIDE * SIDE} pixels in [0, 1], row by row",
+            "items": PIXEL,
+            "minItems": SIDE * SIDE,
+            "maxItems": SIDE * SIDE,
+        },
+        {
+            "type": "object",
+            "description": "A PNG or JPEG of any size, prepared the way MNIST was",
+            "required": ["b64"],
+            "additionalProperties": False,
+            "properties": {"b64": {"type": "string", "format": "byte"}},
+        },
+    ]
+}
+
+
+def request_schema(settings: GatewaySettings) -> dict:
+    return {
+        "required": ["images"],
+        "properties": {
+            "images": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": settings.max_batch,
+                "items": IMAGE,
+            }
+        },
+    }
+
+
+TASK = Task(
+    model=DIGIT_CLASSIFIER.name,
+    route="digits",
+    summary=f"Classify handwritten digits ({DIGIT_CLASSIFIER.name})",
+    fields=("images",),
+    build=build,
+    render=render,
+    request_schema=request_schema,
+    response_schema={
+        "required": ["predictions"],
+        "properties": {
+            "predictions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["digit", "probabilities"],
+                    "properties": {
+                        "digit": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1},
+                        "probabilities": PROBABILITIES,
+                        "rows": {
+                            "type": "array",
+                            "description": "With ?explain=rows: probabilities after each row",
+                            "items": PROBABILITIES,
+                            "minItems": SIDE,
+                            "maxItems": SIDE,
+                        },
+                    },
+                },
+            }
+        },
+    },
+    options=options,
+    parameters=(
+        {
+            "name": "explain",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "enum": ["rows"]},
+            "description": "rows: add the probabilities after each image row",
+        },
+    ),
+    upload_field="images",
+)

@@ -12,10 +12,8 @@ from contract.models import FORECASTER, WINDOW
 from serving.gateway import validation
 from serving.gateway.errors import InvalidInput
 from serving.gateway.settings import GatewaySettings
-from serving.gateway.tasks import Call
+from serving.gateway.tasks import Call, Task
 
-model = FORECASTER.name
-fields = ("series", "horizon")
 MAX_ABS_VALUE = 1e6
 """The series stays within about ±12; values beyond this are certainly a mistake."""
 
@@ -41,3 +39,48 @@ def build(body: dict, options: dict, settings: GatewaySettings) -> Call:
 def render(call: Call, prediction: Prediction) -> dict:
     forecasts = prediction.outputs["forecast"][:, : call.context["horizon"]]
     return {"forecasts": forecasts.astype(float).tolist()}
+
+
+def request_schema(settings: GatewaySettings) -> dict:
+    return {
+        "required": ["series", "horizon"],
+        "properties": {
+            "series": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": settings.max_batch,
+                "items": {
+                    "type": "array",
+                    "minItems": WINDOW,
+                    "maxItems": settings.max_series_length,
+                    "items": {
+                        "type": "number",
+                        "minimum": -MAX_ABS_VALUE,
+                        "maximum": MAX_ABS_VALUE,
+                    },
+                    "description": f"The last {WINDOW} values are the model's window",
+                },
+            },
+            "horizon": {"type": "integer", "minimum": 1, "maximum": settings.max_horizon},
+        },
+    }
+
+
+TASK = Task(
+    model=FORECASTER.name,
+    route="forecast",
+    summary=f"Continue series of t·sin(t)/3 + 2·sin(5t) ({FORECASTER.name})",
+    fields=("series", "horizon"),
+    build=build,
+    render=render,
+    request_schema=request_schema,
+    response_schema={
+        "required": ["forecasts"],
+        "properties": {
+            "forecasts": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "number"}},
+            }
+        },
+    },
+)

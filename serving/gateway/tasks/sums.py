@@ -7,10 +7,7 @@ from contract.models import MAX_LENGTH, SUM_REGRESSOR, pad_sequences
 from serving.gateway import validation
 from serving.gateway.errors import InvalidInput
 from serving.gateway.settings import GatewaySettings
-from serving.gateway.tasks import Call
-
-model = SUM_REGRESSOR.name
-fields = ("sequences",)
+from serving.gateway.tasks import Call, Task
 
 
 def build(body: dict, options: dict, settings: GatewaySettings) -> Call:
@@ -29,3 +26,38 @@ def build(body: dict, options: dict, settings: GatewaySettings) -> Call:
 
 def render(call: Call, prediction: Prediction) -> dict:
     return {"sums": prediction.outputs["sum"].reshape(-1).astype(float).tolist()}
+
+
+def request_schema(settings: GatewaySettings) -> dict:
+    return {
+        "required": ["sequences"],
+        "properties": {
+            "sequences": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": settings.max_batch,
+                "items": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": settings.max_sequence_length,
+                    "items": {"type": "integer", "enum": [0, 1]},
+                },
+            },
+        },
+        "example": {"sequences": [[0, 1, 1, 0, 1], [1, 1]]},
+    }
+
+
+TASK = Task(
+    model=SUM_REGRESSOR.name,
+    route="sum",
+    summary=f"Count the ones in each 0/1 sequence ({SUM_REGRESSOR.name})",
+    fields=("sequences",),
+    build=build,
+    render=render,
+    request_schema=request_schema,
+    response_schema={
+        "required": ["sums"],
+        "properties": {"sums": {"type": "array", "items": {"type": "number"}}},
+    },
+)

@@ -18,6 +18,8 @@ from loadtest.processes import REPO, http, start_gateway
 from training.data.mnist import load_mnist
 from training.data.series import RESOLUTION, series
 
+pytestmark = pytest.mark.integration
+
 SEQUENCES = [[1], [0], [1, 1, 0, 1], [1, 0] * 16, [0, 0, 1] * 7] + [
     np.random.default_rng(seed).integers(0, 2, length).tolist()
     for seed, length in ((1, 10), (2, 33), (3, 64))

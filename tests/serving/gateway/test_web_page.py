@@ -16,6 +16,8 @@ from client.grpc_client import ServingClient
 from loadtest.processes import REPO
 from training.data.mnist import load_mnist
 
+pytestmark = pytest.mark.browser
+
 SCREENSHOTS = REPO / "reports"
 
 

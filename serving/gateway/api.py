@@ -1,0 +1,103 @@
+"""The `api` blueprint: one route per task (`POST /v1/<route>`), TF Serving's REST API proxied
+under /v1/models/..., and the model list. Every route checks the API key (when keys are
+configured), then waits for a slot in this worker."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from serving.gateway import auth, passthrough, validation
+from serving.gateway.bodies import json_body, pin_of, raw_body, raw_path, uploaded_file
+from serving.gateway.errors import NotFound
+from serving.gateway.extension import gateway
+from serving.gateway.tasks import Task, all_tasks
+
+PIN_FIELDS = ("version", "label")
+blueprint = Blueprint("api", __name__)
+
+
+def guarded(scope: str | Callable[[], str]):
+    """API key check for `scope` (a name, or a function of the request that gives one), then a
+    slot in this worker."""
+
+    def wrap(view):
+        @functools.wraps(view)
+        def run(*args, **kwargs):
+            state = gateway()
+            if state.settings.api_keys:
+                needed = scope() if callable(scope) else scope
+                auth.authorize(state.settings.api_keys, request.headers, needed)
+            with state.admission.slot():
+                return view(*args, **kwargs)
+
+        return run
+
+    return wrap
+
+
+def run_task(task: Task) -> Response:
+    """build → predict → render, with the model version that answered."""
+    state = gateway()
+    options = task.options(request.args)
+    if task.upload_field and request.mimetype == "multipart/form-data":
+        body = {task.upload_field: [uploaded_file()]}
+    else:
+        body = json_body()
+    validation.only_fields(body, (*task.fields, *PIN_FIELDS))
+    pin = pin_of(body)
+    g.model = task.model
+    call = task.build(body, options, state.settings)
+    prediction = state.backend.predict(
+        task.model, call.inputs, call.signature, pin, call.output_filter
+    )
+    answer = task.render(call, prediction)
+    answer["model"] = {"name": prediction.model, "version": prediction.version}
+    if pin.label:
+        answer["model"]["label"] = pin.label
+    return jsonify(answer)
+
+
+for _task in all_tasks():
+    blueprint.add_url_rule(
+        f"/v1/{_task.route}",
+        endpoint=_task.route,
+        view_func=guarded(_task.route)(functools.partial(run_task, _task)),
+        methods=["POST"],
+    )
+
+
+@blueprint.route("/v1/models/<path:target>", methods=["GET", "POST"])
+@guarded(lambda: passthrough.scope(request.method))
+def tf_serving_route(target: str):
+    state = gateway()
+    name = passthrough.model_name(target)
+    g.model = name if name in state.settings.models else "other"
+    body = raw_body() if request.method == "POST" else b""
+    return passthrough.forward(
+        state.backend, request.method, raw_path(), body, request.content_type
+    )
+
+
+@blueprint.get("/v1/models")
+@guarded("models")
+def models_route():
+    state = gateway()
+    listed = []
+    for name in state.settings.models:
+        try:
+            versions = state.backend.status(name)
+        except NotFound as error:
+            listed.append({"name": name, "versions": [], "error": error.message})
+            continue
+        listed.append({"name": name, "versions": [version_json(v) for v in versions]})
+    return jsonify({"models": listed})
+
+
+def version_json(state) -> dict:
+    item = {"version": state.version, "state": state.state}
+    if state.error:
+        item["error"] = state.error
+    return item

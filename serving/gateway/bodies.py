@@ -1,0 +1,72 @@
+"""Reading a request: its JSON body, raw bytes and path, an uploaded file, the version pin."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from flask import current_app, g, request
+
+from serving.gateway import validation
+from serving.gateway.backend import Pin
+from serving.gateway.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+
+
+def json_body() -> dict:
+    if not request.is_json:
+        raise UnsupportedMediaType(
+            f"expected Content-Type: application/json, got {request.mimetype or 'none'}"
+        )
+    try:
+        body = json.loads(raw_body())
+    except (ValueError, RecursionError) as error:
+        raise InvalidInput(f"body: not valid JSON ({error})") from None
+    if not isinstance(body, dict):
+        raise InvalidInput(f"body: expected a JSON object, got {validation.describe(body)}")
+    return body
+
+
+def raw_body() -> bytes:
+    """The request body, read once; a chunked body (no Content-Length) over the limit is 413
+    too (Werkzeug enforces the limit itself when the length is declared)."""
+    if "raw_body" not in g:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        if request.content_length is None:
+            data = request.environ["wsgi.input"].read(limit + 1)
+            if len(data) > limit:
+                raise PayloadTooLarge(f"body: larger than the limit of {limit} bytes")
+            g.raw_body = data
+        else:
+            g.raw_body = request.get_data()
+    return g.raw_body
+
+
+def raw_path() -> str:
+    """The path as the client sent it (percent-escapes intact), for the model server to parse."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return raw.split("?", 1)[0]
+    return quote(request.path, safe="/:@!$&'()*+,;=", errors="surrogateescape")
+
+
+def uploaded_file() -> bytes:
+    files = list(request.files.values())
+    if len(files) != 1:
+        raise InvalidInput(f"multipart body: expected exactly 1 image file, got {len(files)}")
+    return files[0].read()
+
+
+def pin_of(body: dict) -> Pin:
+    """Version or label from the body or the query string; never both. In the body a version
+    is a JSON integer, as the OpenAPI document says; in the query string, digits."""
+    version = body.get("version")
+    if version is None and (query := request.args.get("version")) is not None:
+        version = int(query) if query.isdigit() else query
+    label = body.get("label", request.args.get("label"))
+    if version is not None and label is not None:
+        raise InvalidInput("version, label: give one or the other, not both")
+    if version is not None:
+        return Pin(version=validation.integer(version, "version", 1, 2**63 - 1))
+    if label is not None:
+        return Pin(label=validation.label(label, "label"))
+    return Pin()
