@@ -9,7 +9,7 @@ COPY protocol protocol
 COPY client client
 COPY serving serving
 RUN pip install --no-cache-dir '.[gateway]'
-ENV GATEWAY_PORT=8000 TFS_HOST=tfserving
+ENV GATEWAY_PORT=8000 TFS_TARGET=tfserving:8500 TFS_REST_URL=http://tfserving:8501
 EXPOSE 8000
 USER nobody
 CMD ["python", "-m", "serving.gateway"]

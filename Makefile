@@ -12,9 +12,9 @@ LOCUST_USERS ?= 32
 LOCUST_SPAWN_RATE ?= 8
 LOCUST_RUN_TIME ?= 1m
 LOCUST_HOST ?= http://localhost:8000
-LOCUST_GRPC_TARGET ?= localhost:8500
+TFS_TARGET ?= localhost:8500
 LOCUST_WORKERS ?= 2
-LOCUST := LOCUST_GRPC_TARGET=$(LOCUST_GRPC_TARGET) $(VENV)/bin/locust -f loadtest/locustfile.py
+LOCUST := TFS_TARGET=$(TFS_TARGET) $(VENV)/bin/locust -f loadtest/locustfile.py
 LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_RUN_TIME) \
 	--host $(LOCUST_HOST) --csv reports/locust --html reports/locust.html --only-summary
 
@@ -43,7 +43,7 @@ train: $(STAMP)  ## Train all three models, each as a new version, and print the
 serve: $(STAMP)  ## Serve the models with TF Serving (SERVING_BACKEND=auto|tfserving|docker|embedded)
 	$(PY) -m serving.launcher
 
-gateway: $(STAMP)  ## The gateway alone under gunicorn (GATEWAY_PORT, TFS_HOST, TFS_GRPC_PORT, ...)
+gateway: $(STAMP)  ## The gateway alone under gunicorn (GATEWAY_PORT, TFS_TARGET, TFS_REST_URL, ...)
 	$(PY) -m serving.gateway
 
 peers: $(PEERS_DIR)/bentoml/.stamp $(PEERS_DIR)/ray/.stamp  ## BentoML and Ray Serve, each in its own venv under .peers/ (for make bench)

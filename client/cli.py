@@ -6,7 +6,7 @@
   seqserve-client status digit_classifier    versions and states
   seqserve-client metadata forecaster        signatures with their inputs and outputs
 
-Options: --address (SERVING_ADDRESS, default localhost:8500), --timeout seconds (10),
+Options: --address (TFS_TARGET, default localhost:8500), --timeout seconds (10),
 --model-version N or --label L, --json for machine-readable output, --tls-ca PEM; --version
 prints this program's version.
 Exit codes: 0 done, 2 bad input (also an unreadable --tls-ca), 3 server unavailable, 4 deadline
@@ -44,13 +44,20 @@ class BadInput(ValueError):
     """Input the command cannot send; the message says what was expected."""
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """Usage errors as one line on stderr, exit 2 (argparse prints the whole usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrors(
         prog="seqserve-client",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--address", default=os.environ.get("SERVING_ADDRESS", "localhost:8500"))
+    parser.add_argument("--address", default=os.environ.get("TFS_TARGET", "localhost:8500"))
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--tls-ca", type=Path, help="PEM root certificate: use TLS")

@@ -25,6 +25,7 @@ from contract.models import (
     last_windows,
     pad_sequences,
 )
+from protocol.examples import fill_example_list
 from protocol.messages import (
     classification_pb2,
     get_model_metadata_pb2,
@@ -173,7 +174,7 @@ class ServingClient:
         timeout: float | None = None,
     ):
         _fill_spec(request.model_spec, model, signature, version, label)
-        _fill_examples(request.input, examples)
+        fill_example_list(request.input, examples)
         return self._call(method, request, timeout).result
 
     def predict_async(self, model: str, inputs: dict[str, np.ndarray], **spec) -> futures.Future:
@@ -245,23 +246,6 @@ class ServingClient:
             pause = self.backoff * (2**attempt) * (0.5 + random.random())
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         raise AssertionError("unreachable")
-
-
-def _fill_examples(target, examples: Sequence[dict]) -> None:
-    """tf.Example protos from dicts: floats, ints or bytes/str, single or in lists."""
-    for features in examples:
-        example = target.example_list.examples.add()
-        for name, value in features.items():
-            values = value if isinstance(value, (list, tuple, np.ndarray)) else [value]
-            feature = example.features.feature[name]
-            if all(isinstance(v, (bytes, str)) for v in values):
-                feature.bytes_list.value.extend(
-                    v.encode() if isinstance(v, str) else v for v in values
-                )
-            elif all(isinstance(v, (int, np.integer)) for v in values):
-                feature.int64_list.value.extend(int(v) for v in values)
-            else:
-                feature.float_list.value.extend(float(v) for v in values)
 
 
 def _fill_spec(spec, model: str, signature: str, version: int | None, label: str | None) -> None:

@@ -43,7 +43,7 @@ def add_options(parser):
     options = parser.add_argument_group("seqserve")
     options.add_argument(
         "--grpc-target",
-        env_var="LOCUST_GRPC_TARGET",
+        env_var="TFS_TARGET",
         default="localhost:8500",
         help="model server gRPC address for ModelServerUser",
     )

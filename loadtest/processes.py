@@ -188,15 +188,13 @@ def start_gateway(
     and wait until it answers (/readyz 200 when `ready`, else /healthz); `cwd` is the source
     tree it imports from."""
     port = free_port()
-    host, grpc_port = grpc_address.rsplit(":", 1)
     settings = {
         "GATEWAY_HOST": "127.0.0.1",
         "GATEWAY_PORT": str(port),
         "GATEWAY_WORKERS": "2",
         "GATEWAY_THREADS": "8",
-        "TFS_HOST": host,
-        "TFS_GRPC_PORT": grpc_port,
-        "TFS_REST_PORT": rest_url.rsplit(":", 1)[1],
+        "TFS_TARGET": grpc_address,
+        "TFS_REST_URL": rest_url,
         **(env or {}),
     }
     log_path = workdir / f"gateway-{port}.log"

@@ -7,8 +7,9 @@ SERVING_BACKEND picks it (default `auto`):
   embedded   `python -m serving.modelserver`, the TF-Serving-compatible server in this repo;
   auto       the first of those that is there.
 All three get the same flags and the same rendered config files. Settings (env, defaults):
-MODELS_DIR (models), TFS_GRPC_PORT (8500), TFS_REST_PORT (8501), SERVING_RUN_DIR (run),
-SERVING_BATCHING (1: --enable_batching), TFS_IMAGE (tensorflow/serving).
+MODELS_DIR (models), TFS_GRPC_PORT (8500) and TFS_REST_PORT (8501) where the server listens,
+SERVING_RUN_DIR (run), SERVING_BATCHING (true: --enable_batching; true/false, 1/0, yes/no,
+on/off), TFS_IMAGE (tensorflow/serving).
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from google.protobuf import text_format
+from pydantic import Field, field_validator
 
 from contract.layout import existing_versions
 from contract.models import MODELS
 from protocol.messages import model_server_config_pb2
+from serving.environment import EnvSettings, SettingsError
 
 CONFIG_DIR = Path(__file__).parent / "config"
 MODELS_CONFIG_HEADER = (
@@ -32,33 +35,26 @@ MODELS_CONFIG_HEADER = (
     "# shared by the real server, its Docker image and the embedded one.\n"
 )
 CONTAINER_MODELS, CONTAINER_CONFIG = "/models", "/config"
-BACKENDS = ("auto", "tfserving", "docker", "embedded")
 
 
-@dataclass(frozen=True)
-class LaunchSettings:
-    backend: str
-    models_dir: Path
-    run_dir: Path
-    grpc_port: int
-    rest_port: int
-    batching: bool
-    image: str
+class LaunchSettings(EnvSettings):
+    """How to start the model server; the ports are where it listens (clients connect to
+    TFS_TARGET, see serving.gateway.settings)."""
 
+    backend: Literal["auto", "tfserving", "docker", "embedded"] = Field(
+        "auto", alias="SERVING_BACKEND"
+    )
+    models_dir: Path = Field(Path("models"), alias="MODELS_DIR")
+    run_dir: Path = Field(Path("run"), alias="SERVING_RUN_DIR")
+    grpc_port: int = Field(8500, alias="TFS_GRPC_PORT", ge=1, le=65535)
+    rest_port: int = Field(8501, alias="TFS_REST_PORT", ge=1, le=65535)
+    batching: bool = Field(True, alias="SERVING_BATCHING")
+    image: str = Field("tensorflow/serving", alias="TFS_IMAGE")
+
+    @field_validator("models_dir", "run_dir")
     @classmethod
-    def from_env(cls, env=os.environ) -> LaunchSettings:
-        backend = env.get("SERVING_BACKEND", "auto")
-        if backend not in BACKENDS:
-            raise SystemExit(f"SERVING_BACKEND={backend!r}: expected one of {', '.join(BACKENDS)}")
-        return cls(
-            backend=backend,
-            models_dir=Path(env.get("MODELS_DIR", "models")).resolve(),
-            run_dir=Path(env.get("SERVING_RUN_DIR", "run")).resolve(),
-            grpc_port=int(env.get("TFS_GRPC_PORT", "8500")),
-            rest_port=int(env.get("TFS_REST_PORT", "8501")),
-            batching=env.get("SERVING_BATCHING", "1") not in ("0", "false", ""),
-            image=env.get("TFS_IMAGE", "tensorflow/serving"),
-        )
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()
 
 
 def version_labels(models_dir: Path) -> dict[str, int]:
@@ -182,7 +178,10 @@ def xla_cache_environment(run_dir: Path, env=os.environ) -> dict[str, str]:
 
 
 def main() -> None:
-    settings = LaunchSettings.from_env()
+    try:
+        settings = LaunchSettings.from_env()
+    except SettingsError as error:
+        raise SystemExit(f"settings: {error}") from None
     argv = command(settings)
     print("starting:", " ".join(argv), flush=True)
     os.execvpe(argv[0], argv, {**os.environ, **xla_cache_environment(settings.run_dir)})

@@ -5,7 +5,8 @@ The model server comes from `serving.launcher` (same SERVING_BACKEND choice and 
 gateway starts once every model is AVAILABLE and runs under gunicorn on GATEWAY_PORT (8000).
 SIGINT/SIGTERM stop both (gateway first, so nothing in flight loses its backend); if either
 exits, the other is stopped and the exit code passed on. STACK_READY_TIMEOUT_S (600) bounds
-the wait for the models.
+the wait for the models; the gateway is pointed at the model server with TFS_TARGET and
+TFS_REST_URL.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import sys
 import time
 import urllib.request
 
+from pydantic import Field
+
 from client.grpc_client import ServingClient, ServingClientError
 from serving import launcher
-from serving.gateway.settings import DEFAULT_MODELS
+from serving.environment import SettingsError
+from serving.gateway.settings import DEFAULT_MODELS, GatewaySettings
 
 POLL_S = 0.5
 
@@ -65,10 +69,16 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+class StackSettings(launcher.LaunchSettings):
+    ready_timeout_s: float = Field(600.0, alias="STACK_READY_TIMEOUT_S", gt=0)
+
+
 def main() -> int:
-    settings = launcher.LaunchSettings.from_env()
-    gateway_port = int(os.environ.get("GATEWAY_PORT", "8000"))
-    timeout = float(os.environ.get("STACK_READY_TIMEOUT_S", "600"))
+    try:
+        settings = StackSettings.from_env()
+        gateway_port = GatewaySettings.from_env().port
+    except SettingsError as error:
+        raise SystemExit(f"settings: {error}") from None
     server_command = launcher.command(settings)
     print("model server:", " ".join(server_command), flush=True)
     server = subprocess.Popen(server_command)
@@ -76,13 +86,13 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         with ServingClient(f"127.0.0.1:{settings.grpc_port}", timeout=2, retries=0) as client:
-            wait_for(lambda: models_available(client), running, timeout, "model server")
+            wait_for(
+                lambda: models_available(client), running, settings.ready_timeout_s, "model server"
+            )
         gateway_env = {
             **os.environ,
-            "GATEWAY_PORT": str(gateway_port),
-            "TFS_HOST": os.environ.get("TFS_HOST", "127.0.0.1"),
-            "TFS_GRPC_PORT": str(settings.grpc_port),
-            "TFS_REST_PORT": str(settings.rest_port),
+            "TFS_TARGET": f"127.0.0.1:{settings.grpc_port}",
+            "TFS_REST_URL": f"http://127.0.0.1:{settings.rest_port}",
         }
         gateway = subprocess.Popen([sys.executable, "-m", "serving.gateway"], env=gateway_env)
         running.insert(0, gateway)

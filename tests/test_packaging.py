@@ -21,10 +21,21 @@ from loadtest.processes import REPO
 
 FIRST_PARTY = {"contract", "protocol", "client", "serving", "training", "loadtest", "tests"}
 PARTS = {
-    "": ["contract", "protocol/__init__.py", "protocol/messages.py", "protocol/tensors.py"],
+    "": [
+        "contract",
+        "protocol/__init__.py",
+        "protocol/messages.py",
+        "protocol/tensors.py",
+        "protocol/examples.py",
+    ],
     "client": ["client"],
-    "gateway": ["serving/gateway"],
-    "server": ["serving/modelserver", "serving/launcher.py", "serving/stack.py"],
+    "gateway": ["serving/gateway", "serving/environment.py"],
+    "server": [
+        "serving/modelserver",
+        "serving/environment.py",
+        "serving/launcher.py",
+        "serving/stack.py",
+    ],
     "train": ["training"],
     "loadtest": ["loadtest/locustfile.py", "loadtest/locust_grpc.py", "loadtest/payloads.py"],
 }
@@ -133,7 +144,8 @@ LAYERS = {
     "client": {"client", "contract", "protocol"},
     "training": {"training", "contract", "protocol"},
     "serving/modelserver": {"serving.modelserver", "protocol"},
-    "serving/gateway": {"serving.gateway", "client", "contract", "protocol"},
+    "serving/environment.py": set(),
+    "serving/gateway": {"serving.gateway", "serving.environment", "client", "contract", "protocol"},
     "serving/launcher.py": {"serving", "client", "contract", "protocol"},
     "serving/stack.py": {"serving", "client", "contract", "protocol"},
 }

@@ -3,9 +3,9 @@ optionally limited to some routes:
 
     GATEWAY_API_KEYS="<sha256 hex>,<sha256 hex>:sum|digits"
 
-Scopes: sum, digits, forecast, predict (POST to the TF Serving REST API), models (GET /v1/models
-and TF Serving's status and metadata);
-no scope means all of them. Callers send `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+Scopes: each task's route (sum, digits, forecast, ...), predict (POST to the TF Serving REST
+API), models (GET /v1/models and TF Serving's status and metadata); no scope means all of them.
+Callers send `Authorization: Bearer <key>` or `X-API-Key: <key>`.
 Digests are compared in constant time; keys are never logged. `python -m serving.gateway.auth`
 prints a new key and its entry.
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from serving.gateway.errors import Forbidden, Unauthenticated
 
-SCOPES = ("sum", "digits", "forecast", "predict", "models")
+PASSTHROUGH_SCOPES = ("predict", "models")
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -35,6 +35,13 @@ def digest_of(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def all_scopes() -> tuple[str, ...]:
+    """Every task's route, then the passthrough's scopes."""
+    from serving.gateway.tasks import all_tasks  # tasks import settings, which import this
+
+    return (*(task.route for task in all_tasks()), *PASSTHROUGH_SCOPES)
+
+
 def parse_keys(raw: str) -> tuple[ApiKey, ...]:
     """Entries of GATEWAY_API_KEYS; a ValueError names the first bad one."""
     keys = []
@@ -42,11 +49,12 @@ def parse_keys(raw: str) -> tuple[ApiKey, ...]:
         digest, _, scopes = entry.partition(":")
         if not DIGEST.match(digest):
             raise ValueError(f"GATEWAY_API_KEYS entry {index}: expected a SHA-256 hex digest")
-        chosen = frozenset(scope for scope in scopes.split("|") if scope) or frozenset(SCOPES)
-        if unknown := chosen - set(SCOPES):
+        known = all_scopes()
+        chosen = frozenset(scope for scope in scopes.split("|") if scope) or frozenset(known)
+        if unknown := chosen - set(known):
             raise ValueError(
                 f"GATEWAY_API_KEYS entry {index}: unknown scope {sorted(unknown)[0]!r}; "
-                f"expected {', '.join(SCOPES)}"
+                f"expected {', '.join(known)}"
             )
         keys.append(ApiKey(bytes.fromhex(digest), chosen))
     return tuple(keys)
@@ -79,7 +87,9 @@ def authorize(keys: tuple[ApiKey, ...], headers, scope: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m serving.gateway.auth", description=__doc__)
-    parser.add_argument("--scopes", default="", help=f"|-separated subset of {', '.join(SCOPES)}")
+    parser.add_argument(
+        "--scopes", default="", help=f"|-separated subset of {', '.join(all_scopes())}"
+    )
     args = parser.parse_args(argv)
     key = secrets.token_urlsafe(32)
     entry = digest_of(key) + (f":{args.scopes}" if args.scopes else "")

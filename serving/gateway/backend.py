@@ -42,7 +42,7 @@ class Backend:
     def __init__(self, settings: GatewaySettings):
         self.settings = settings
         self.client = ServingClient(
-            settings.grpc_address,
+            settings.tfs_target,
             timeout=settings.deadline_s,
             tls=_tls(settings),
             max_message_bytes=2 * settings.max_body_bytes + 1024 * 1024,
@@ -107,11 +107,8 @@ class Backend:
     def _connection(self) -> http.client.HTTPConnection:
         connection = getattr(self._connections, "value", None)
         if connection is None:
-            connection = http.client.HTTPConnection(
-                self.settings.tfs_host,
-                self.settings.tfs_rest_port,
-                timeout=self.settings.deadline_s,
-            )
+            host, port = self.settings.rest_address
+            connection = http.client.HTTPConnection(host, port, timeout=self.settings.deadline_s)
             self._connections.value = connection
         return connection
 

@@ -2,22 +2,25 @@
 greenlet, not a thread: no slowloris starvation without a buffering proxy), JSON logs from the
 app (gunicorn's own access log off), Prometheus metrics shared across workers.
 
-Environment (default): GATEWAY_HOST (0.0.0.0), GATEWAY_PORT (8000), GATEWAY_WORKERS (2),
-GATEWAY_WORKER_CLASS (gevent; gthread also works), GATEWAY_WORKER_CONNECTIONS (1000),
-GATEWAY_THREADS (32, gthread only), GATEWAY_TIMEOUT_S (30), GATEWAY_GRACEFUL_TIMEOUT_S (20).
+The values come from the gateway's settings object (serving/gateway/settings.py lists the
+variables): GATEWAY_HOST, GATEWAY_PORT, GATEWAY_WORKERS, GATEWAY_WORKER_CLASS,
+GATEWAY_WORKER_CONNECTIONS, GATEWAY_THREADS, GATEWAY_TIMEOUT_S, GATEWAY_GRACEFUL_TIMEOUT_S.
 """
 
 import os
 import shutil
 import tempfile
 
-bind = f"{os.environ.get('GATEWAY_HOST', '0.0.0.0')}:{os.environ.get('GATEWAY_PORT', '8000')}"
-workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
-worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "gevent")
-worker_connections = int(os.environ.get("GATEWAY_WORKER_CONNECTIONS", "1000"))
-threads = int(os.environ.get("GATEWAY_THREADS", "32"))
-timeout = int(os.environ.get("GATEWAY_TIMEOUT_S", "30"))
-graceful_timeout = int(os.environ.get("GATEWAY_GRACEFUL_TIMEOUT_S", "20"))
+from serving.gateway.settings import GatewaySettings
+
+_settings = GatewaySettings.from_env()
+bind = f"{_settings.host}:{_settings.port}"
+workers = _settings.workers
+worker_class = _settings.worker_class
+worker_connections = _settings.worker_connections
+threads = _settings.threads
+timeout = _settings.timeout_s
+graceful_timeout = _settings.graceful_timeout_s
 keepalive = 5
 preload_app = False
 accesslog = None

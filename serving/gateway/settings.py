@@ -1,39 +1,44 @@
-"""The gateway's settings: one object built at start-up from the environment, passed down.
+"""The gateway's settings: one object per process, read from the environment once (gunicorn's
+config and each worker), validated by pydantic, passed down.
 
 Variable (default): meaning
   GATEWAY_HOST (0.0.0.0), GATEWAY_PORT (8000): where gunicorn listens.
-  GATEWAY_WORKERS (2), GATEWAY_THREADS (8): gunicorn worker processes and threads per worker.
-  TFS_HOST (127.0.0.1), TFS_GRPC_PORT (8500), TFS_REST_PORT (8501): the model server.
+  GATEWAY_WORKERS (2), GATEWAY_WORKER_CLASS (gevent; or gthread), GATEWAY_WORKER_CONNECTIONS
+    (1000, gevent), GATEWAY_THREADS (32, gthread only), GATEWAY_TIMEOUT_S (30),
+    GATEWAY_GRACEFUL_TIMEOUT_S (20), GATEWAY_LOG_LEVEL (INFO): gunicorn and logging.
+  TFS_TARGET (127.0.0.1:8500): the model server's gRPC address (host:port; a gRPC target).
+  TFS_REST_URL (http://127.0.0.1:8501): its REST API, for the /v1/models/... passthrough.
   TFS_TLS_CA, TFS_TLS_CERT, TFS_TLS_KEY (unset): PEM files for TLS to the model server's gRPC port.
-  GATEWAY_MODELS (sum_regressor,digit_classifier,forecaster): what /readyz and /v1/models cover.
+  GATEWAY_MODELS (every model in contract.models): what /readyz and /v1/models cover.
   GATEWAY_DEADLINE_S (5): deadline for each backend call, retries included.
   GATEWAY_MAX_BODY_BYTES (4194304): larger bodies get 413.
   GATEWAY_MAX_BATCH (64): items (sequences, images, series) per request.
-  GATEWAY_MAX_SEQUENCE_LENGTH (64): longest sum sequence (the model is trained up to 64).
-  GATEWAY_MAX_SERIES_LENGTH (10000): longest forecast input series.
-  GATEWAY_MAX_HORIZON (200): longest forecast.
+  GATEWAY_MAX_SEQUENCE_LENGTH (64, at most 64): longest sum sequence (the model's training range).
+  GATEWAY_MAX_SERIES_LENGTH (10000, at least 20): longest forecast input series.
+  GATEWAY_MAX_HORIZON (200, at most 200): longest forecast.
   GATEWAY_MAX_IMAGE_PIXELS (16000000): largest decoded image (width × height).
   GATEWAY_CORS_ORIGINS (empty: CORS off): comma-separated origins, or `*`.
   GATEWAY_MAX_IN_FLIGHT (16): requests one worker processes at once; more wait for a slot while
     the wait is expected to end within GATEWAY_DEADLINE_S (429 otherwise).
   GATEWAY_API_KEYS (empty: no keys needed): SHA-256 digests of API keys, see serving.gateway.auth.
+An empty variable means its default; a bad value stops the start with a message naming it.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
 
 from client.images import MAX_IMAGE_PIXELS
-from contract.models import MAX_HORIZON, MAX_LENGTH, MODELS
+from contract.models import MAX_HORIZON, MAX_LENGTH, MODELS, WINDOW
+from serving.environment import EnvSettings
 from serving.gateway.auth import ApiKey, parse_keys
 
 DEFAULT_MODELS = tuple(MODELS)
-
-
-class SettingsError(ValueError):
-    """An environment variable holds something unusable; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -43,75 +48,71 @@ class TlsFiles:
     key: Path | None = None
 
 
-@dataclass(frozen=True)
-class GatewaySettings:
-    tfs_host: str = "127.0.0.1"
-    tfs_grpc_port: int = 8500
-    tfs_rest_port: int = 8501
-    tls: TlsFiles | None = None
-    models: tuple[str, ...] = DEFAULT_MODELS
-    deadline_s: float = 5.0
-    max_body_bytes: int = 4 * 1024 * 1024
-    max_batch: int = 64
-    max_sequence_length: int = MAX_LENGTH
-    max_series_length: int = 10_000
-    max_horizon: int = MAX_HORIZON
-    max_image_pixels: int = MAX_IMAGE_PIXELS
-    cors_origins: tuple[str, ...] = ()
-    max_in_flight: int = 16
-    api_keys: tuple[ApiKey, ...] = ()
+class GatewaySettings(EnvSettings):
+    host: str = Field("0.0.0.0", alias="GATEWAY_HOST")
+    port: int = Field(8000, alias="GATEWAY_PORT", ge=1, le=65535)
+    workers: int = Field(2, alias="GATEWAY_WORKERS", ge=1)
+    worker_class: Literal["gevent", "gthread"] = Field("gevent", alias="GATEWAY_WORKER_CLASS")
+    worker_connections: int = Field(1000, alias="GATEWAY_WORKER_CONNECTIONS", ge=1)
+    threads: int = Field(32, alias="GATEWAY_THREADS", ge=1)
+    timeout_s: int = Field(30, alias="GATEWAY_TIMEOUT_S", ge=1)
+    graceful_timeout_s: int = Field(20, alias="GATEWAY_GRACEFUL_TIMEOUT_S", ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", alias="GATEWAY_LOG_LEVEL"
+    )
+    tfs_target: str = Field("127.0.0.1:8500", alias="TFS_TARGET", min_length=1)
+    tfs_rest_url: str = Field("http://127.0.0.1:8501", alias="TFS_REST_URL")
+    tls_ca: Path | None = Field(None, alias="TFS_TLS_CA")
+    tls_cert: Path | None = Field(None, alias="TFS_TLS_CERT")
+    tls_key: Path | None = Field(None, alias="TFS_TLS_KEY")
+    models: tuple[str, ...] = Field(DEFAULT_MODELS, alias="GATEWAY_MODELS")
+    deadline_s: float = Field(5.0, alias="GATEWAY_DEADLINE_S", ge=0.01)
+    max_body_bytes: int = Field(4 * 1024 * 1024, alias="GATEWAY_MAX_BODY_BYTES", ge=1)
+    max_batch: int = Field(64, alias="GATEWAY_MAX_BATCH", ge=1)
+    max_sequence_length: int = Field(
+        MAX_LENGTH, alias="GATEWAY_MAX_SEQUENCE_LENGTH", ge=1, le=MAX_LENGTH
+    )
+    max_series_length: int = Field(10_000, alias="GATEWAY_MAX_SERIES_LENGTH", ge=WINDOW)
+    max_horizon: int = Field(MAX_HORIZON, alias="GATEWAY_MAX_HORIZON", ge=1, le=MAX_HORIZON)
+    max_image_pixels: int = Field(MAX_IMAGE_PIXELS, alias="GATEWAY_MAX_IMAGE_PIXELS", ge=1)
+    cors_origins: tuple[str, ...] = Field((), alias="GATEWAY_CORS_ORIGINS")
+    max_in_flight: int = Field(16, alias="GATEWAY_MAX_IN_FLIGHT", ge=1)
+    api_keys: tuple[ApiKey, ...] = Field((), alias="GATEWAY_API_KEYS")
+
+    @field_validator("models", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys(cls, value):
+        return parse_keys(value) if isinstance(value, str) else value
+
+    @field_validator("tfs_rest_url")
+    @classmethod
+    def _rest_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError("expected http://host:port")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self):
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("TFS_TLS_CERT and TFS_TLS_KEY go together")
+        if self.tls_cert and not self.tls_ca:
+            raise ValueError("TFS_TLS_CERT and TFS_TLS_KEY need TFS_TLS_CA")
+        return self
 
     @property
-    def grpc_address(self) -> str:
-        return f"{self.tfs_host}:{self.tfs_grpc_port}"
+    def tls(self) -> TlsFiles | None:
+        return TlsFiles(self.tls_ca, self.tls_cert, self.tls_key) if self.tls_ca else None
 
-    @classmethod
-    def from_env(cls, env=os.environ) -> GatewaySettings:
-        def number(name: str, default, kind=int, low=1):
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise SettingsError(f"{name}={raw!r}: expected a {kind.__name__}") from None
-            if value < low:
-                raise SettingsError(f"{name}={raw!r}: expected at least {low}")
-            return value
-
-        def names(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-            raw = env.get(name)
-            if raw is None:
-                return default
-            return tuple(part.strip() for part in raw.split(",") if part.strip())
-
-        try:
-            api_keys = parse_keys(env.get("GATEWAY_API_KEYS", ""))
-        except ValueError as error:
-            raise SettingsError(str(error)) from None
-        ca = env.get("TFS_TLS_CA")
-        tls = None
-        if ca:
-            cert, key = env.get("TFS_TLS_CERT"), env.get("TFS_TLS_KEY")
-            if bool(cert) != bool(key):
-                raise SettingsError("TFS_TLS_CERT and TFS_TLS_KEY go together")
-            tls = TlsFiles(Path(ca), Path(cert) if cert else None, Path(key) if key else None)
-        return cls(
-            tfs_host=env.get("TFS_HOST", cls.tfs_host),
-            tfs_grpc_port=number("TFS_GRPC_PORT", cls.tfs_grpc_port),
-            tfs_rest_port=number("TFS_REST_PORT", cls.tfs_rest_port),
-            tls=tls,
-            models=names("GATEWAY_MODELS", DEFAULT_MODELS),
-            deadline_s=number("GATEWAY_DEADLINE_S", cls.deadline_s, float, low=0.01),
-            max_body_bytes=number("GATEWAY_MAX_BODY_BYTES", cls.max_body_bytes),
-            max_batch=number("GATEWAY_MAX_BATCH", cls.max_batch),
-            max_sequence_length=min(
-                number("GATEWAY_MAX_SEQUENCE_LENGTH", cls.max_sequence_length), MAX_LENGTH
-            ),
-            max_series_length=number("GATEWAY_MAX_SERIES_LENGTH", cls.max_series_length, low=20),
-            max_horizon=min(number("GATEWAY_MAX_HORIZON", cls.max_horizon), MAX_HORIZON),
-            max_image_pixels=number("GATEWAY_MAX_IMAGE_PIXELS", cls.max_image_pixels),
-            cors_origins=names("GATEWAY_CORS_ORIGINS", ()),
-            max_in_flight=number("GATEWAY_MAX_IN_FLIGHT", cls.max_in_flight),
-            api_keys=api_keys,
-        )
+    @property
+    def rest_address(self) -> tuple[str, int]:
+        """(host, port) of TFS_REST_URL."""
+        parts = urlsplit(self.tfs_rest_url)
+        return parts.hostname, parts.port or 80

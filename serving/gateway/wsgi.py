@@ -1,7 +1,5 @@
 """The WSGI entry point gunicorn loads in each worker: `serving.gateway.wsgi:app`."""
 
-import os
-
 from gevent import monkey
 
 if monkey.is_module_patched("socket"):  # a gevent worker: gRPC must cooperate with it
@@ -13,5 +11,6 @@ from serving.gateway.access import configure_logging
 from serving.gateway.app import create_app
 from serving.gateway.settings import GatewaySettings
 
-configure_logging(os.environ.get("GATEWAY_LOG_LEVEL", "INFO"))
-app = create_app(GatewaySettings.from_env())
+settings = GatewaySettings.from_env()
+configure_logging(settings.log_level)
+app = create_app(settings)

@@ -23,6 +23,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError
 from google.protobuf.message_factory import GetMessageClass
 
+from protocol.examples import serialized_examples
 from protocol.messages import (
     classification_pb2,
     get_model_metadata_pb2,
@@ -39,7 +40,6 @@ from protocol.messages import (
 from protocol.tensors import TensorConversionError, to_ndarray, to_tensor_proto
 from serving.modelserver.core import Answer, ModelServerCore, ModelSpec
 from serving.modelserver.errors import InvalidArgument, ServingError, code_name
-from serving.modelserver.examples import serialized_examples
 from serving.modelserver.metrics import Counter
 from serving.modelserver.status import status_response
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import tensorflow as tf
 from google.protobuf.message import DecodeError
 
+from protocol.examples import serialized_examples
 from protocol.messages import prediction_log_pb2
 from protocol.tensors import TensorConversionError, to_ndarray
 from serving.modelserver import inference
 from serving.modelserver.errors import DataLoss, InvalidArgument, ServingError, Unimplemented
-from serving.modelserver.examples import serialized_examples
 from serving.modelserver.metrics import ServerMetrics
 
 WARMUP_PATH = Path("assets.extra") / "tf_serving_warmup_requests"

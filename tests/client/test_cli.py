@@ -83,6 +83,23 @@ def test_bad_input_exits_2_with_a_clear_message(run, argv, message):
     assert err.startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--bogus", "sum", "1"], "unrecognized arguments: --bogus"),
+        (["--model-version", "x", "sum", "1"], "argument --model-version: invalid int value"),
+        (["sum"], "the following arguments are required: bits"),
+        ([], "the following arguments are required: command"),
+    ],
+)
+def test_a_bad_argument_is_one_line_and_exit_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert err.count("\n") == 1 and message in err and err.startswith("seqserve-client")
+
+
 def test_version_prints_the_programs_version_and_exits_0(capsys):
     """CLI convention (GNU, argparse's own action): --version is the program's version."""
     with pytest.raises(SystemExit) as exited:

@@ -7,13 +7,19 @@ from contract.layout import SERVED_BATCH_SIZES
 from contract.models import MODELS
 from protocol.messages import model_server_config_pb2
 from serving import launcher
+from serving.environment import SettingsError
 from serving.launcher import LaunchSettings, command, render_configs, version_labels
 from serving.modelserver.config_protos import BatchingParameters, MonitoringConfig
 
 
 def settings(tmp_path, backend="embedded", batching=True):
     return LaunchSettings(
-        backend, tmp_path / "models", tmp_path / "run", 9500, 9501, batching, "tensorflow/serving"
+        backend=backend,
+        models_dir=tmp_path / "models",
+        run_dir=tmp_path / "run",
+        grpc_port=9500,
+        rest_port=9501,
+        batching=batching,
     )
 
 
@@ -98,5 +104,15 @@ def test_auto_falls_back_to_the_embedded_server(monkeypatch):
 
 
 def test_unknown_backend_is_refused():
-    with pytest.raises(SystemExit, match="SERVING_BACKEND='k8s'"):
+    with pytest.raises(SettingsError, match="SERVING_BACKEND='k8s'"):
         LaunchSettings.from_env({"SERVING_BACKEND": "k8s"})
+
+
+@pytest.mark.parametrize(("raw", "batching"), [("no", False), ("0", False), ("true", True)])
+def test_batching_is_a_strict_boolean(raw, batching):
+    assert LaunchSettings.from_env({"SERVING_BATCHING": raw}).batching is batching
+
+
+def test_a_boolean_that_is_neither_is_refused_by_name():
+    with pytest.raises(SettingsError, match="SERVING_BATCHING='maybe'"):
+        LaunchSettings.from_env({"SERVING_BATCHING": "maybe"})

@@ -7,10 +7,11 @@ the same suite against the real server:
 - `CONFORMANCE_MODEL_SERVER=/usr/bin/tensorflow_model_server` (with
   `make test PYTEST_ARGS=tests/serving/conformance`) starts that binary, with the same flags,
   for every test; or
-- `CONFORMANCE_REST_URL` and `CONFORMANCE_GRPC_ADDRESS` point at a server already running with
-  `--model_name=default --model_base_path=<models>/saved_model_half_plus_two_cpu`, the models
-  written by `python -m tests.serving.conformance.models <models>`; tests that need a server of
-  their own are then skipped.
+- `CONFORMANCE_EXTERNAL=true` with `TFS_TARGET` and `TFS_REST_URL` points at a server already
+  running with `--model_name=default` and
+  `--model_base_path=<models>/saved_model_half_plus_two_cpu`, the models written by
+  `python -m tests.serving.conformance.models <models>`; tests that need a server of their own
+  are then skipped.
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from pydantic import Field
 
 from loadtest.processes import REPO, free_port
 from protocol.messages import (
@@ -23,6 +23,7 @@ from protocol.messages import (
     prediction_service_pb2_grpc,
     types_pb2,
 )
+from serving.environment import EnvSettings
 
 READY_TIMEOUT_S = 120
 RPC_TIMEOUT = 20.0
@@ -54,8 +55,22 @@ class RunningServer:
         return self.process.returncode
 
 
+class ConformanceSettings(EnvSettings):
+    """Which server the suite checks: by default the embedded one, started for each test;
+    CONFORMANCE_MODEL_SERVER names another command (e.g. the real tensorflow_model_server);
+    CONFORMANCE_EXTERNAL=true runs against a server already at TFS_TARGET / TFS_REST_URL."""
+
+    model_server: str = Field("", alias="CONFORMANCE_MODEL_SERVER")
+    external: bool = Field(False, alias="CONFORMANCE_EXTERNAL")
+    tfs_target: str = Field("127.0.0.1:8500", alias="TFS_TARGET")
+    tfs_rest_url: str = Field("http://127.0.0.1:8501", alias="TFS_REST_URL")
+
+
+SETTINGS = ConformanceSettings.from_env()
+
+
 def server_command() -> list[str]:
-    command = os.environ.get("CONFORMANCE_MODEL_SERVER")
+    command = SETTINGS.model_server
     return shlex.split(command) if command else [sys.executable, "-m", "serving.modelserver"]
 
 
@@ -99,10 +114,8 @@ def wait_until_ready(server: RunningServer) -> None:
 
 
 def external() -> RunningServer | None:
-    rest_url = os.environ.get("CONFORMANCE_REST_URL")
-    grpc_address = os.environ.get("CONFORMANCE_GRPC_ADDRESS")
-    if rest_url and grpc_address:
-        return RunningServer(None, grpc_address, rest_url.rstrip("/"))
+    if SETTINGS.external:
+        return RunningServer(None, SETTINGS.tfs_target, SETTINGS.tfs_rest_url.rstrip("/"))
     return None
 
 

@@ -7,10 +7,11 @@ import time
 
 import pytest
 
+from serving.environment import SettingsError
 from serving.gateway import errors
 from serving.gateway.app import create_app
 from serving.gateway.auth import digest_of, main, parse_keys
-from serving.gateway.settings import GatewaySettings, SettingsError
+from serving.gateway.settings import GatewaySettings
 from tests.serving.gateway.fakes import FakeBackend
 
 SUM = {"sequences": [[1, 0, 1]]}

@@ -104,12 +104,8 @@ CONTENT_TYPES = st.sampled_from(
 
 @pytest.fixture(scope="module")
 def client(model_server):
-    host, port = model_server.grpc_address.rsplit(":", 1)
     settings_ = GatewaySettings(
-        tfs_host=host,
-        tfs_grpc_port=int(port),
-        tfs_rest_port=int(model_server.rest_url.rsplit(":", 1)[1]),
-        deadline_s=30,
+        tfs_target=model_server.grpc_address, tfs_rest_url=model_server.rest_url, deadline_s=30
     )
     return create_app(settings_).test_client()
 

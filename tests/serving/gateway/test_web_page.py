@@ -218,8 +218,9 @@ def test_the_page_fits_a_phone(browser, gateway):
     browser.set_window_size(390, 844)
     try:
         browser.get(gateway.rest_url + "/")
-        width = browser.execute_script("return document.documentElement.scrollWidth")
-        assert width <= 390
+        wait_for(browser, "return document.querySelectorAll('#sum-bits button').length > 0")
+        # the layout settles after the resize and the scripts' first render; measure after that
+        wait_for(browser, "return document.documentElement.scrollWidth <= 390", timeout=5)
         browser.save_screenshot(str(SCREENSHOTS / "web-phone.png"))
     finally:
         browser.set_window_size(1280, 1600)
