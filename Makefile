@@ -86,7 +86,7 @@ loadtest-distributed: $(STAMP)  ## The same with a Locust master and LOCUST_WORK
 	for i in $$(seq $(LOCUST_WORKERS)); do $(LOCUST) --worker --master-host 127.0.0.1 & done; \
 	$(LOCUST) --master --expect-workers $(LOCUST_WORKERS) $(LOCUST_RUN); status=$$?; wait; exit $$status
 
-soak: models  ## 10 minutes of mixed load with a model-server crash and a model update
+soak: models  ## 10 minutes of mixed load on make run's processes: model server and worker SIGKILLed, a model update
 	$(PY) -m loadtest.soak
 
 protos: $(STAMP)  ## Regenerate protocol/generated (TF Serving's messages) from the tensorflow-serving-api wheel

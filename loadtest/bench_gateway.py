@@ -22,10 +22,10 @@ from loadtest.http_load import closed_loop_http
 from loadtest.payloads import digit_payloads
 from loadtest.processes import (
     add_data_arguments,
+    child_pids,
     model_base,
     start_gateway,
     start_model_server,
-    worker_pids,
     write_batching_config,
     write_models_config,
 )
@@ -36,7 +36,7 @@ MODEL = DIGIT_CLASSIFIER.name
 
 def worker_rss_mb(master_pid: int) -> list[float]:
     sizes = []
-    for pid in worker_pids(master_pid):
+    for pid in child_pids(master_pid):
         status = Path(f"/proc/{pid}/status").read_text()
         sizes.append(round(int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024, 1))
     return sizes

@@ -42,12 +42,15 @@ def model_base(models_dir: Path, name: str) -> Path:
     return base
 
 
-def worker_pids(master_pid: int) -> list[int]:
-    """The processes a (gunicorn) master started, from /proc."""
-    return [
-        int(pid)
-        for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    ]
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started (a gunicorn master's workers, the stack's servers), from
+    /proc; none once it is gone."""
+    try:
+        return [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    except OSError:
+        return []
 
 
 def free_port() -> int:
@@ -160,14 +163,15 @@ def start_model_server(
             raise RuntimeError(
                 f"model server exited with {process.returncode}:\n{server.log_tail()}"
             )
-        if all(_available(server.rest_url, name) for name in names):
+        if all(model_available(server.rest_url, name) for name in names):
             return server
         time.sleep(0.3)
     server.stop()
     raise RuntimeError(f"model server not ready within {deadline} s:\n{server.log_tail()}")
 
 
-def _available(rest_url: str, name: str) -> bool:
+def model_available(rest_url: str, name: str) -> bool:
+    """Whether the model server at `rest_url` has a version of `name` AVAILABLE."""
     try:
         status, body = http("GET", f"{rest_url}/v1/models/{name}", timeout=2)
     except OSError:

@@ -21,10 +21,10 @@ from loadtest import h2load, wrk
 from loadtest.payloads import digit_payloads
 from loadtest.processes import (
     add_data_arguments,
+    child_pids,
     model_base,
     start_gateway,
     start_model_server,
-    worker_pids,
     write_models_config,
 )
 from serving.launcher import CONFIG_DIR
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 url = gateway.rest_url + "/v1/digits"
                 stacks, result = profiled(
-                    worker_pids(gateway.process.pid)[0],
+                    child_pids(gateway.process.pid)[0],
                     lambda: wrk.run(url, body, args.clients, load_seconds),
                     args.seconds,
                 )

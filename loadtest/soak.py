@@ -1,19 +1,25 @@
-"""`make soak`: a long mixed load through the gateway with one model-server crash and restart
-and one model update in the middle; reports requests, failures by class, p99 before, during
-and after, and each process's memory growth. Writes reports/soak.json.
+"""`make soak`: a long mixed load through `make run`'s own processes (`python -m serving.stack`)
+while the model server is SIGKILLed, a gateway worker is SIGKILLed and a model is updated; the
+stack must heal by itself. Reports requests and outcomes by phase, p99, the recovery times
+(model server restarted, its models ready, first 200 after the kill) and each process's memory
+growth. Writes reports/soak.json.
 
-Timeline (share of --seconds): 0–40% steady; at 40% the model server is SIGKILLed and
-restarted on the same ports; at 60% a new sum_regressor version is published; 70–100% steady.
+Timeline (share of --seconds): 0–40% steady; at 40% SIGKILL of the model server (the stack
+restarts it); at 55% SIGKILL of one gateway worker (gunicorn replaces it); at 60% a new
+sum_regressor version is published; to 100% steady.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,13 +32,7 @@ import numpy as np
 from contract.layout import existing_versions
 from contract.models import MODELS, SUM_REGRESSOR
 from loadtest.payloads import mnist_sample, random_sequence, series_window
-from loadtest.processes import (
-    add_data_arguments,
-    free_port,
-    start_gateway,
-    start_model_server,
-    write_models_config,
-)
+from loadtest.processes import REPO, add_data_arguments, child_pids, free_port, model_available
 
 PHASES = (("before", 0.0, 0.4), ("during", 0.4, 0.7), ("after", 0.7, 1.0))
 
@@ -43,11 +43,6 @@ def rss_mb(pid: int) -> float:
     except OSError:
         return float("nan")
     return int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024
-
-
-def gateway_pids(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [master, *map(int, children)]
 
 
 class MixedLoad:
@@ -116,6 +111,90 @@ def failure_window(records, begin: float) -> list[float] | None:
     return [round(min(failed), 2), round(max(failed), 2)] if failed else None
 
 
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+class Stack:
+    """`python -m serving.stack` — what `make run` ends with — on its own ports and models, and
+    the processes it supervises, found by their command lines."""
+
+    def __init__(self, models_dir: Path, workdir: Path):
+        self.grpc_port, self.rest_port, self.port = free_port(), free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "stack.log"
+        env = {
+            **os.environ,
+            "MODELS_DIR": str(models_dir),
+            "SERVING_BACKEND": "embedded",
+            "SERVING_RUN_DIR": str(workdir / "run"),
+            "TFS_GRPC_PORT": str(self.grpc_port),
+            "TFS_REST_PORT": str(self.rest_port),
+            "GATEWAY_PORT": str(self.port),
+            "GATEWAY_LOG_LEVEL": "WARNING",
+        }
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "serving.stack"],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, timeout: float) -> None:
+        stop_at = time.monotonic() + timeout
+        while time.monotonic() < stop_at:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the stack exited:\n{self.log_tail()}")
+            if b"Ready:" in self.log_path.read_bytes():
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"the stack was not ready in {timeout} s:\n{self.log_tail()}")
+
+    def model_server_pid(self) -> int | None:
+        for pid in child_pids(self.process.pid):
+            if "serving.modelserver" in command_line(pid):
+                return pid
+        return None
+
+    def gateway_pids(self) -> list[int]:
+        """The gunicorn master, then its workers."""
+        for pid in child_pids(self.process.pid):
+            if "gunicorn" in command_line(pid):
+                return [pid, *child_pids(pid)]
+        return []
+
+    def models_ready(self) -> bool:
+        rest_url = f"http://127.0.0.1:{self.rest_port}"
+        return all(model_available(rest_url, name) for name in MODELS)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(60)
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+
+def recovery(records, events: dict[str, float], begin: float) -> dict:
+    """Seconds from the model server's SIGKILL to its restart, to its models being ready, and
+    to the first request (started after the kill) that got a 200."""
+    kill = events["kill"]
+    first = min(
+        (r[0] - begin for r in records if r[2] == 200 and r[0] - begin > kill), default=None
+    )
+    result = {
+        name: round(events[name] - kill, 2) for name in ("restarted", "ready") if name in events
+    }
+    if first is not None:
+        result["first_success"] = round(first - kill, 2)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.soak",
@@ -124,65 +203,78 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_data_arguments(parser)
     parser.add_argument("--seconds", type=float, default=600)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--out", type=Path, default=Path("reports/soak.json"))
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        models = {}
+        models_dir = workdir / "models"
         for name in MODELS:
             source = args.models_dir.resolve() / name
             versions = existing_versions(source)
             if not versions:
                 raise SystemExit(f"no {name} under {source}: run `make models` first")
-            shutil.copytree(source / str(versions[-1]), workdir / name / "1")
-            models[name] = workdir / name
-        config = write_models_config(workdir / "models.config", models)
-        ports = (free_port(), free_port())
-        flags = ["--file_system_poll_wait_seconds=1"]
-        server = start_model_server(config, list(MODELS), workdir, flags, ports=ports)
-        gateway = start_gateway(
-            server.grpc_address, server.rest_url, workdir, {"GATEWAY_LOG_LEVEL": "WARNING"}
-        )
-        memory: dict[str, list[float]] = {"model_server": [], "model_server_restarted": []}
-        pids = gateway_pids(gateway.process.pid)
-        for index in range(len(pids)):
-            memory["gateway_master" if index == 0 else f"gateway_worker_{index}"] = []
-        load = MixedLoad(gateway.rest_url, args.threads, args.data_dir)
-        begin = time.monotonic()
+            shutil.copytree(source / str(versions[-1]), models_dir / name / "1")
+        stack = Stack(models_dir, workdir)
+        memory: dict[str, list[float]] = {}
         events: dict[str, float] = {}
+        load = None
         try:
+            stack.wait_ready(300)
+            load = MixedLoad(stack.url, args.threads, args.data_dir)
+            begin = time.monotonic()
+            killed = None
+            sampled = 0.0
+            interval = min(5.0, max(0.5, args.seconds / 60))
             while (elapsed := time.monotonic() - begin) < args.seconds:
                 share = elapsed / args.seconds
-                if share >= 0.4 and "restart" not in events:
-                    server.process.send_signal(signal.SIGKILL)
-                    server.process.wait()
+                if share >= 0.4 and "kill" not in events:
+                    killed = stack.model_server_pid()
+                    os.kill(killed, signal.SIGKILL)
                     events["kill"] = elapsed
-                    server = start_model_server(config, list(MODELS), workdir, flags, ports=ports)
-                    events["restart"] = time.monotonic() - begin
+                restarted = stack.model_server_pid() not in (None, killed)
+                if "kill" in events and "restarted" not in events and restarted:
+                    events["restarted"] = elapsed
+                if "restarted" in events and "ready" not in events and stack.models_ready():
+                    events["ready"] = time.monotonic() - begin
+                if share >= 0.55 and "worker_kill" not in events:
+                    os.kill(stack.gateway_pids()[1], signal.SIGKILL)
+                    events["worker_kill"] = elapsed
                 if share >= 0.6 and "update" not in events:
-                    shutil.copytree(models[SUM_REGRESSOR.name] / "1", workdir / ".staging-2")
-                    (workdir / ".staging-2").rename(models[SUM_REGRESSOR.name] / "2")
-                    events["update"] = time.monotonic() - begin
-                key = "model_server_restarted" if "restart" in events else "model_server"
-                memory[key].append(rss_mb(server.process.pid))
-                for index, pid in enumerate(pids):
-                    name = "gateway_master" if index == 0 else f"gateway_worker_{index}"
-                    memory[name].append(rss_mb(pid))
-                time.sleep(min(5.0, max(0.5, args.seconds / 60)))
+                    sums = models_dir / SUM_REGRESSOR.name
+                    shutil.copytree(sums / "1", sums / ".staging-2")
+                    (sums / ".staging-2").rename(sums / "2")
+                    events["update"] = elapsed
+                if elapsed - sampled >= interval:
+                    sampled = elapsed
+                    # the restarted server is measured from when its models are ready
+                    away = "kill" in events and "ready" not in events
+                    key = "model_server_restarted" if "ready" in events else "model_server"
+                    if not away and (pid := stack.model_server_pid()):
+                        memory.setdefault(key, []).append(rss_mb(pid))
+                    for index, pid in enumerate(stack.gateway_pids()):
+                        name = "gateway_master" if index == 0 else f"gateway_worker_{index}"
+                        memory.setdefault(name, []).append(rss_mb(pid))
+                time.sleep(0.1)
         finally:
-            load.stop()
-            gateway.stop()
-            server.stop()
+            if load is not None:
+                load.stop()
+            exit_code = stack.stop()
+            log = stack.log_tail()
+    records = load.records
     report = {
         "seconds": args.seconds,
         "threads": args.threads,
         "events_s": {k: round(v, 1) for k, v in events.items()},
-        "requests": len(load.records),
-        "outcomes": dict(Counter(str(r[2]) for r in load.records)),
-        "phases": summarize(load.records, begin, args.seconds),
-        "failures_between_s": failure_window(load.records, begin),
+        "recovery_s": recovery(records, events, begin),
+        "requests": len(records),
+        "outcomes": dict(Counter(str(r[2]) for r in records)),
+        "phases": summarize(records, begin, args.seconds),
+        "failures_between_s": failure_window(records, begin),
+        "other_than_200_or_503_s": [
+            round(r[0] - begin, 2) for r in records if r[2] not in (200, 503)
+        ],
         "memory_growth_mb": {
             name: {
                 "first": round(values[0], 1),
@@ -192,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, values in memory.items()
             if values
         },
+        "stack_exit_code": exit_code,
+        "stack_log_tail": log.splitlines()[-12:],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

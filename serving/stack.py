@@ -1,22 +1,27 @@
 """`python -m serving.stack` (end of `make run`): the model server and the gateway in front of
-it, started in order, stopped together.
+it, supervised.
 
 The model server comes from `serving.launcher` (same SERVING_BACKEND choice and flags); the
-gateway starts once every model is AVAILABLE and runs under gunicorn on GATEWAY_PORT (8000).
-SIGINT/SIGTERM stop both (gateway first, so nothing in flight loses its backend); if either
-exits, the other is stopped and the exit code passed on. STACK_READY_TIMEOUT_S (600) bounds
-the wait for the models; the gateway is pointed at the model server with TFS_TARGET and
-TFS_REST_URL.
+gateway starts once every model is AVAILABLE and runs under gunicorn on GATEWAY_PORT (8000),
+pointed at the model server with TFS_TARGET and TFS_REST_URL. Either process that exits is
+started again after a backoff (STACK_RESTART_BACKOFF_S, 0.5, doubling to 10 s), its exit
+logged with its cause; while the model server is away the gateway stays up and answers 503.
+A process that crashes STACK_CRASH_LOOP_LIMIT (5) times within STACK_CRASH_LOOP_WINDOW_S (60)
+stops the stack with exit 1. SIGINT/SIGTERM stop both (gateway first, so nothing in flight
+loses its backend) and exit 0. STACK_READY_TIMEOUT_S (600) bounds the first wait for the models.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections import deque
+from dataclasses import dataclass, field
 
 from pydantic import Field
 
@@ -25,7 +30,91 @@ from serving import launcher
 from serving.environment import SettingsError
 from serving.gateway.settings import DEFAULT_MODELS, GatewaySettings
 
-POLL_S = 0.5
+POLL_S = 0.2
+log = logging.getLogger("serving.stack")
+
+
+class StackSettings(launcher.LaunchSettings):
+    ready_timeout_s: float = Field(600.0, alias="STACK_READY_TIMEOUT_S", gt=0)
+    restart_backoff_s: float = Field(0.5, alias="STACK_RESTART_BACKOFF_S", gt=0)
+    max_backoff_s: float = Field(10.0, alias="STACK_MAX_BACKOFF_S", gt=0)
+    crash_loop_limit: int = Field(5, alias="STACK_CRASH_LOOP_LIMIT", ge=1)
+    crash_loop_window_s: float = Field(60.0, alias="STACK_CRASH_LOOP_WINDOW_S", gt=0)
+
+
+class CrashLoop(Exception):
+    """A supervised process keeps dying; the message says which and how."""
+
+
+def exit_cause(code: int) -> str:
+    """'exit code 3' or 'killed by SIGKILL' (Popen gives -N for signal N)."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+@dataclass
+class Supervised:
+    """One child process, started again after each exit with a growing pause, until it dies
+    `limit` times within `window_s` seconds."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    settings: StackSettings
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+    crashes: deque = field(default_factory=deque)
+    restart_at: float | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, env=self.env)
+        log.info("%s started (pid %d)", self.name, self.process.pid)
+
+    def check(self, now: float) -> None:
+        """Notice an exit and schedule the restart; start it when its pause is over."""
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.restart_at = None
+                self.restarts += 1
+                self.start()
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        self.crashes.append(now)
+        while self.crashes and now - self.crashes[0] > self.settings.crash_loop_window_s:
+            self.crashes.popleft()
+        if len(self.crashes) >= self.settings.crash_loop_limit:
+            raise CrashLoop(
+                f"{self.name} exited {len(self.crashes)} times within "
+                f"{self.settings.crash_loop_window_s:.0f} s (last: {exit_cause(code)})"
+            )
+        pause = min(
+            self.settings.max_backoff_s,
+            self.settings.restart_backoff_s * 2 ** (len(self.crashes) - 1),
+        )
+        log.warning(
+            "%s (pid %d) stopped: %s; restarting in %.1f s",
+            self.name,
+            self.process.pid,
+            exit_cause(code),
+            pause,
+        )
+        self.restart_at = now + pause
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def models_available(client: ServingClient) -> bool:
@@ -45,58 +134,50 @@ def gateway_alive(port: int) -> bool:
         return False
 
 
-def wait_for(check, processes: list[subprocess.Popen], timeout: float, what: str) -> None:
+def wait_for(check, child: Supervised, timeout: float, what: str) -> None:
+    """Until `check()`; the child is supervised meanwhile (a crash is restarted, or raises)."""
     stop_at = time.monotonic() + timeout
     while not check():
-        if any(process.poll() is not None for process in processes):
-            raise SystemExit(f"{what}: a process exited while starting")
-        if time.monotonic() > stop_at:
+        now = time.monotonic()
+        if now > stop_at:
             raise SystemExit(f"{what}: not ready within {timeout:.0f} s")
+        child.check(now)
         time.sleep(POLL_S)
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-class StackSettings(launcher.LaunchSettings):
-    ready_timeout_s: float = Field(600.0, alias="STACK_READY_TIMEOUT_S", gt=0)
-
-
 def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = StackSettings.from_env()
         gateway_port = GatewaySettings.from_env().port
     except SettingsError as error:
         raise SystemExit(f"settings: {error}") from None
-    server_command = launcher.command(settings)
-    print("model server:", " ".join(server_command), flush=True)
-    server = subprocess.Popen(server_command)
-    running = [server]
+    server_env = {**os.environ, **launcher.xla_cache_environment(settings.run_dir)}
+    server = Supervised("model server", launcher.command(settings), server_env, settings)
+    gateway_env = {
+        **os.environ,
+        "TFS_TARGET": f"127.0.0.1:{settings.grpc_port}",
+        "TFS_REST_URL": f"http://127.0.0.1:{settings.rest_port}",
+    }
+    gateway = Supervised(
+        "gateway", [sys.executable, "-m", "serving.gateway"], gateway_env, settings
+    )
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        log.info("model server: %s", " ".join(server.command))
+        server.start()
         with ServingClient(f"127.0.0.1:{settings.grpc_port}", timeout=2, retries=0) as client:
             wait_for(
-                lambda: models_available(client), running, settings.ready_timeout_s, "model server"
+                lambda: models_available(client), server, settings.ready_timeout_s, "model server"
             )
-        gateway_env = {
-            **os.environ,
-            "TFS_TARGET": f"127.0.0.1:{settings.grpc_port}",
-            "TFS_REST_URL": f"http://127.0.0.1:{settings.rest_port}",
-        }
-        gateway = subprocess.Popen([sys.executable, "-m", "serving.gateway"], env=gateway_env)
-        running.insert(0, gateway)
-        wait_for(lambda: gateway_alive(gateway_port), running, 60, "gateway")
+        gateway.start()
+        wait_for(lambda: gateway_alive(gateway_port), gateway, 60, "gateway")
         print(
             "\nReady:\n"
             f"  web page        http://localhost:{gateway_port}/\n"
@@ -105,18 +186,22 @@ def main() -> int:
             f"  metrics         http://localhost:{gateway_port}/metrics\n"
             f"  model server    gRPC localhost:{settings.grpc_port}, "
             f"REST http://localhost:{settings.rest_port}/v1/models/<name>\n"
-            "Ctrl-C stops both.",
+            "Ctrl-C stops both; either one that crashes is restarted.",
             flush=True,
         )
-        while all(process.poll() is None for process in running):
+        while True:
+            now = time.monotonic()
+            server.check(now)
+            gateway.check(now)
             time.sleep(POLL_S)
-        exited = next(process for process in running if process.poll() is not None)
-        print(f"{exited.args[-1]} exited with {exited.returncode}; stopping", flush=True)
-        return exited.returncode or 1
     except KeyboardInterrupt:
         return 0
+    except CrashLoop as error:
+        log.error("giving up: %s", error)
+        return 1
     finally:
-        stop(running)
+        gateway.stop()
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from serving.gateway import access, metrics, passthrough
 from serving.gateway.errors import (
     HTTP_ERRORS,
     ApiError,
+    BackendUnavailable,
     InvalidInput,
     TooManyRequests,
     Unauthenticated,
@@ -34,7 +35,7 @@ def api_error(error: ApiError) -> Response:
         response.status_code = error.status
     if isinstance(error, Unauthenticated):
         response.headers["WWW-Authenticate"] = 'Bearer realm="seqserve"'
-    if isinstance(error, TooManyRequests):
+    if isinstance(error, (TooManyRequests, BackendUnavailable)):
         response.headers["Retry-After"] = "1"
     return response
 

@@ -3,7 +3,7 @@
 import subprocess
 import time
 
-from loadtest.processes import ServerProcess, worker_pids
+from loadtest.processes import ServerProcess, child_pids
 
 
 def test_stop_ends_the_children_of_a_server_in_its_own_session(tmp_path):
@@ -40,7 +40,7 @@ def test_the_first_worker_of_a_master_is_found(tmp_path):
         while not pid_file.exists() or not pid_file.read_text().strip():
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        assert worker_pids(master.pid)[0] == int(pid_file.read_text())
+        assert child_pids(master.pid)[0] == int(pid_file.read_text())
     finally:
         subprocess.run(["pkill", "-P", str(master.pid)], check=False)
         master.kill()

@@ -289,6 +289,14 @@ def test_backend_errors_keep_their_status(client, backend, failure, status, code
     assert (response.status_code, response.json) == (status, error(code, failure.message))
 
 
+def test_a_model_server_that_is_away_gets_a_503_that_says_when_to_retry(client, backend):
+    """RFC 9110 §10.2.3: Retry-After on 503 tells clients when the service may be back."""
+    backend.failure = errors.BackendUnavailable("model server: down")
+    response = client.post("/v1/sum", json={"sequences": [[1]]})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+
+
 def test_grpc_codes_map_through_one_table():
     import grpc
 
