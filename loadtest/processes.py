@@ -19,6 +19,7 @@ from pathlib import Path
 
 from contract.layout import existing_versions
 from serving.launcher import xla_cache_environment
+from serving.shutdown import terminate
 
 REPO = Path(__file__).resolve().parents[1]
 XLA_RUN_DIR = Path(tempfile.gettempdir()) / "seqserve-xla"
@@ -113,13 +114,7 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def stop(self, timeout: float = 20) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout)
         if self.own_group:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)

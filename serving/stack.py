@@ -29,6 +29,7 @@ from client.grpc_client import ServingClient, ServingClientError
 from serving import launcher
 from serving.environment import SettingsError
 from serving.gateway.settings import DEFAULT_MODELS, GatewaySettings
+from serving.shutdown import terminate
 
 POLL_S = 0.2
 log = logging.getLogger("serving.stack")
@@ -107,14 +108,8 @@ class Supervised:
         self.restart_at = now + pause
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            terminate(self.process)
 
 
 def models_available(client: ServingClient) -> bool:

@@ -35,6 +35,7 @@ PARTS = {
         "serving/environment.py",
         "serving/launcher.py",
         "serving/stack.py",
+        "serving/shutdown.py",
     ],
     "train": ["training"],
     "loadtest": ["loadtest/locustfile.py", "loadtest/locust_grpc.py", "loadtest/payloads.py"],

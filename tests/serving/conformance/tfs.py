@@ -24,6 +24,7 @@ from protocol.messages import (
     types_pb2,
 )
 from serving.environment import EnvSettings
+from serving.shutdown import terminate
 
 READY_TIMEOUT_S = 120
 RPC_TIMEOUT = 20.0
@@ -43,16 +44,7 @@ class RunningServer:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
     def stop(self) -> int | None:
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return None if self.process is None else terminate(self.process)
 
 
 class ConformanceSettings(EnvSettings):
