@@ -1,14 +1,15 @@
 """A TensorFlow Serving gRPC client: one channel per address, NumPy in and out, no TF runtime.
 
 Works against the real `tensorflow_model_server` and the embedded one alike. Each call has a
-deadline; UNAVAILABLE is retried with exponential backoff (within that deadline); other errors
-raise `ServingClientError` carrying the gRPC status code.
+deadline. Retries are gRPC's own (gRFC A6, in the channel's service config): only UNAVAILABLE,
+with exponential backoff, within that deadline, and retry throttling, which stops retrying
+while most recent calls fail, so an overloaded server is not sent each request four times.
+Errors raise `ServingClientError` carrying the gRPC status code.
 """
 
 from __future__ import annotations
 
-import random
-import time
+import json
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ from protocol.messages import (
     regression_pb2,
 )
 from protocol.tensors import to_ndarray, to_tensor_proto
+
+PREDICTION_SERVICE = "tensorflow.serving.PredictionService"
+MODEL_SERVICE = "tensorflow.serving.ModelService"
 
 
 class ServingClientError(Exception):
@@ -88,6 +92,8 @@ class ServingClient:
 
     def __post_init__(self):
         options = [
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", service_config(self.retries, self.backoff)),
             ("grpc.max_receive_message_length", self.max_message_bytes),
             ("grpc.max_send_message_length", self.max_message_bytes),
             # reconnect within about a second of a restarted server, not minutes
@@ -232,20 +238,29 @@ class ServingClient:
         return self.predict(FORECASTER.name, inputs, **spec).outputs["forecast"][:, :horizon]
 
     def _call(self, method: Callable, request, timeout: float | None):
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        for attempt in range(self.retries + 1):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ServingClientError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
-            try:
-                return method(request, timeout=remaining)
-            except grpc.RpcError as error:
-                code, details = error.code(), error.details() or ""
-                if code != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:
-                    raise ServingClientError(code, details) from None
-            pause = self.backoff * (2**attempt) * (0.5 + random.random())
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        raise AssertionError("unreachable")
+        try:
+            return method(request, timeout=self.timeout if timeout is None else timeout)
+        except grpc.RpcError as error:
+            raise ServingClientError(error.code(), error.details() or "") from None
+
+
+def service_config(retries: int, backoff: float) -> str:
+    """The channel's service config: for both TF Serving services, up to `retries` more attempts
+    on UNAVAILABLE (gRPC allows at most 4), backoff from `backoff` seconds doubling to 1 s;
+    throttling as gRFC A6 describes it (10 tokens, a failure costs 1, a success earns 0.1,
+    retries only while more than 5 are left)."""
+    method = {"name": [{"service": PREDICTION_SERVICE}, {"service": MODEL_SERVICE}]}
+    if retries > 0:
+        method["retryPolicy"] = {
+            "maxAttempts": min(retries, 4) + 1,
+            "initialBackoff": f"{backoff}s",
+            "maxBackoff": "1s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        }
+    return json.dumps(
+        {"methodConfig": [method], "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}}
+    )
 
 
 def _fill_spec(spec, model: str, signature: str, version: int | None, label: str | None) -> None:
