@@ -22,9 +22,10 @@ def test_the_stack_heals_a_killed_model_server_and_worker_under_load(models_dir,
     events, recovery = report["events_s"], report["recovery_s"]
     assert set(events) == {"kill", "restarted", "ready", "worker_kill", "update"}, report
     assert {"restarted", "ready", "first_success"} <= set(recovery), report
-    assert report["phases"]["before"]["outcomes"] == {"200": report["phases"]["before"]["requests"]}
+    assert report["phases"]["before"]["outcomes"].get("200", 0) > 0, report["phases"]
     assert report["phases"]["after"]["outcomes"].get("200", 0) > 0, report["phases"]
-    # 503s only while the model server was away (until its models were ready, plus reconnect)
+    # 503s only while the model server was away: from requests in flight at the kill until its
+    # models were ready again (plus reconnect)
     first, last = report["failures_between_s"]
     assert events["kill"] - 0.5 <= first and last <= events["ready"] + 2, report
     # besides 200 and 503: only the connections of the worker killed mid-request
