@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class Tensor:
@@ -13,10 +11,6 @@ class Tensor:
 
     dtype: str
     shape: tuple[int | None, ...]
-
-    @property
-    def numpy_dtype(self) -> np.dtype:
-        return np.dtype(self.dtype)
 
 
 @dataclass(frozen=True)

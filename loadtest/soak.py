@@ -233,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                     killed = stack.model_server_pid()
                     os.kill(killed, signal.SIGKILL)
                     events["kill"] = elapsed
-                restarted = stack.model_server_pid() not in (None, killed)
-                if "kill" in events and "restarted" not in events and restarted:
+                waiting = "kill" in events and "restarted" not in events
+                if waiting and stack.model_server_pid() not in (None, killed):
                     events["restarted"] = elapsed
                 if "restarted" in events and "ready" not in events and stack.models_ready():
                     events["ready"] = time.monotonic() - begin
