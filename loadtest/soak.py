@@ -120,11 +120,13 @@ def command_line(pid: int) -> str:
 
 class Stack:
     """`python -m serving.stack` — what `make run` ends with — on its own ports and models, and
-    the processes it supervises, found by their command lines."""
+    the processes it supervises, found by their command lines. Its stdout (the banner) and
+    stderr (the log of every process it runs) are kept apart."""
 
     def __init__(self, models_dir: Path, workdir: Path):
         self.grpc_port, self.rest_port, self.port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.out_path = workdir / "stack.out"
         self.log_path = workdir / "stack.log"
         env = {
             **os.environ,
@@ -135,14 +137,11 @@ class Stack:
             "TFS_REST_PORT": str(self.rest_port),
             "GATEWAY_PORT": str(self.port),
             "GATEWAY_LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": "json",
         }
-        with self.log_path.open("wb") as log:
+        with self.out_path.open("wb") as out, self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "serving.stack"],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "serving.stack"], cwd=REPO, env=env, stdout=out, stderr=log
             )
 
     def wait_ready(self, timeout: float) -> None:
@@ -150,7 +149,7 @@ class Stack:
         while time.monotonic() < stop_at:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the stack exited:\n{self.log_tail()}")
-            if b"Ready:" in self.log_path.read_bytes():
+            if b"Ready:" in self.out_path.read_bytes():
                 return
             time.sleep(0.3)
         raise RuntimeError(f"the stack was not ready in {timeout} s:\n{self.log_tail()}")
@@ -172,12 +171,46 @@ class Stack:
         rest_url = f"http://127.0.0.1:{self.rest_port}"
         return all(model_available(rest_url, name) for name in MODELS)
 
-    def stop(self) -> int:
+    def stop(self) -> dict:
+        """SIGTERM, as Ctrl-C or `docker stop` would: the stack's exit code, and whether the
+        gateway still answers afterwards (it must not)."""
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(60)
+        code = self.process.wait(60)
+        try:
+            http_client.HTTPConnection("127.0.0.1", self.port, timeout=2).request("GET", "/")
+            answers = True
+        except OSError:
+            answers = False
+        return {"exit_code": code, "gateway_answers_after": answers}
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
+
+    def log_summary(self) -> dict:
+        """Every line of the log should be a JSON object (serving/logs.py): the count, the
+        lines that are not (at most 5), the loggers seen, and what the stack said about the
+        processes it restarted."""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        records, not_json = [], []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if isinstance(record, dict) and {"time", "level", "logger", "message"} <= set(record):
+                records.append(record)
+            else:
+                not_json.append(line)
+        return {
+            "lines": len(lines),
+            "not_json": not_json[:5],
+            "loggers": sorted({record["logger"] for record in records}),
+            "restarts": [
+                record["message"]
+                for record in records
+                if record["logger"] == "serving.stack" and "restarting" in record["message"]
+            ],
+        }
 
 
 def recovery(records, events: dict[str, float], begin: float) -> dict:
@@ -260,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if load is not None:
                 load.stop()
-            exit_code = stack.stop()
-            log = stack.log_tail()
+            stopped = stack.stop()
+            log = stack.log_summary()
+            banner = stack.out_path.read_text(errors="replace")
     records = load.records
     report = {
         "seconds": args.seconds,
@@ -284,8 +318,9 @@ def main(argv: list[str] | None = None) -> int:
             for name, values in memory.items()
             if values
         },
-        "stack_exit_code": exit_code,
-        "stack_log_tail": log.splitlines()[-12:],
+        "stack_stop": stopped,
+        "stack_banner": banner.strip().splitlines(),
+        "log": log,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

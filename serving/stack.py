@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import deque
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pydantic import Field
 
 from client.grpc_client import ServingClient, ServingClientError
-from serving import launcher
+from serving import launcher, logs
 from serving.environment import SettingsError
 from serving.gateway.settings import DEFAULT_MODELS, GatewaySettings
 from serving.shutdown import terminate
@@ -66,13 +67,23 @@ class Supervised:
     command: list[str]
     env: dict[str, str]
     settings: StackSettings
+    native_output: bool = False
+    """The child also writes lines Python's logging does not format (TensorFlow's C++
+    logging): its stderr is relayed through this process's log format (serving/logs.py)."""
     process: subprocess.Popen | None = None
     restarts: int = 0
     crashes: deque = field(default_factory=deque)
     restart_at: float | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.env)
+        relayed = self.native_output and logs.log_format() == "json"
+        self.process = subprocess.Popen(
+            self.command, env=self.env, stderr=subprocess.PIPE if relayed else None
+        )
+        if relayed:
+            threading.Thread(
+                target=logs.relay, args=(self.process.stderr, self.name), daemon=True
+            ).start()
         log.info("%s started (pid %d)", self.name, self.process.pid)
 
     def check(self, now: float) -> None:
@@ -145,16 +156,16 @@ def _interrupt(signum, frame):
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure()
     try:
         settings = StackSettings.from_env()
         gateway_port = GatewaySettings.from_env().port
     except SettingsError as error:
         raise SystemExit(f"settings: {error}") from None
     server_env = {**os.environ, **launcher.xla_cache_environment(settings.run_dir)}
-    server = Supervised("model server", launcher.command(settings), server_env, settings)
+    server = Supervised(
+        "model server", launcher.command(settings), server_env, settings, native_output=True
+    )
     gateway_env = {
         **os.environ,
         "TFS_TARGET": f"127.0.0.1:{settings.grpc_port}",

@@ -11,6 +11,9 @@ from contract.models import MODELS
 from loadtest.processes import REPO, start_gateway, start_model_server, write_models_config
 from tests.tf1_example import export_tf1_example_model
 
+GATEWAY_BODY_TIMEOUT_S = 2.0
+"""The shared gateway's wait for more of a body: short, so the 408 tests are quick."""
+
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory) -> Path:
@@ -55,7 +58,10 @@ def model_server(models_dir, tf1_model_dir, tmp_path_factory):
 def gateway(model_server, tmp_path_factory):
     """The gateway under gunicorn (2 workers) in front of `model_server`."""
     process = start_gateway(
-        model_server.grpc_address, model_server.rest_url, tmp_path_factory.mktemp("gateway")
+        model_server.grpc_address,
+        model_server.rest_url,
+        tmp_path_factory.mktemp("gateway"),
+        env={"GATEWAY_BODY_TIMEOUT_S": str(GATEWAY_BODY_TIMEOUT_S)},
     )
     yield process
     assert process.stop() == 0, process.log_tail()

@@ -1,11 +1,10 @@
-"""Request IDs and structured JSON logs, one line per request."""
+"""Request IDs and the per-request log line (written by serving.logs' formatter: JSON by
+default, so each field below is a JSON field)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import time
 import uuid
 
 ACCESS_LOG = logging.getLogger("seqserve.gateway.access")
@@ -20,24 +19,16 @@ def request_id(offered: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def log_access(**fields) -> None:
-    ACCESS_LOG.info(json.dumps({"time": round(time.time(), 3), **fields}, separators=(",", ":")))
-
-
-def log_error(request_id_value: str, message: str) -> None:
-    ERROR_LOG.error(
-        json.dumps(
-            {"time": round(time.time(), 3), "request_id": request_id_value, "error": message}
-        ),
-        exc_info=True,
+def log_access(method: str, path: str, status: int, **fields) -> None:
+    ACCESS_LOG.info(
+        "%s %s %d",
+        method,
+        path,
+        status,
+        extra={"method": method, "path": path, "status": status, **fields},
     )
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr: the message is already JSON."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    root = logging.getLogger("seqserve.gateway")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+def log_error(request_id_value: str, message: str) -> None:
+    """An unexpected error while answering a request, with its traceback as a field."""
+    ERROR_LOG.error(message, exc_info=True, extra={"request_id": request_id_value})

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 from flask import current_app, g, request
+from werkzeug.exceptions import ClientDisconnected
 
 from serving.gateway import validation
 from serving.gateway.backend import Pin
-from serving.gateway.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from serving.gateway.errors import (
+    InvalidInput,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
+from serving.gateway.extension import gateway
 
 
 def json_body() -> dict:
@@ -31,14 +40,37 @@ def raw_body() -> bytes:
     too (Werkzeug enforces the limit itself when the length is declared)."""
     if "raw_body" not in g:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
-        if request.content_length is None:
-            data = request.environ["wsgi.input"].read(limit + 1)
-            if len(data) > limit:
-                raise PayloadTooLarge(f"body: larger than the limit of {limit} bytes")
-            g.raw_body = data
-        else:
-            g.raw_body = request.get_data()
+        with timed_reads():
+            if request.content_length is None:
+                data = request.environ["wsgi.input"].read(limit + 1)
+                if len(data) > limit:
+                    raise PayloadTooLarge(f"body: larger than the limit of {limit} bytes")
+                g.raw_body = data
+            else:
+                g.raw_body = request.get_data()
     return g.raw_body
+
+
+@contextmanager
+def timed_reads() -> Iterator[None]:
+    """Each read of the body waits at most GATEWAY_BODY_TIMEOUT_S for data: a client that
+    stops sending gets 408 instead of holding a worker's connection slot for ever. (Werkzeug
+    turns the socket's TimeoutError into ClientDisconnected; its context still says why.)"""
+    client_socket = request.environ.get("gunicorn.socket")
+    seconds = gateway().settings.body_timeout_s
+    if client_socket is not None:
+        client_socket.settimeout(seconds)
+    try:
+        yield
+    except (TimeoutError, ClientDisconnected) as error:
+        if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
+            length = request.content_length
+            awaited = f"the {length} bytes declared" if length else "the end of the chunked body"
+            raise RequestTimeout(f"body: no data for {seconds:g} s before {awaited}") from None
+        raise
+    finally:
+        if client_socket is not None:
+            client_socket.settimeout(None)
 
 
 def raw_path() -> str:
@@ -50,7 +82,8 @@ def raw_path() -> str:
 
 
 def uploaded_file() -> bytes:
-    files = list(request.files.values())
+    with timed_reads():
+        files = list(request.files.values())
     if len(files) != 1:
         raise InvalidInput(f"multipart body: expected exactly 1 image file, got {len(files)}")
     return files[0].read()

@@ -38,8 +38,16 @@ class MethodNotAllowed(ApiError):
     status, code = 405, "method_not_allowed"
 
 
+class RequestTimeout(ApiError):
+    status, code = 408, "request_timeout"
+
+
 class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
+
+
+class UriTooLong(ApiError):
+    status, code = 414, "uri_too_long"
 
 
 class UnsupportedMediaType(ApiError):
@@ -48,6 +56,10 @@ class UnsupportedMediaType(ApiError):
 
 class TooManyRequests(ApiError):
     status, code = 429, "resource_exhausted"
+
+
+class HeadersTooLarge(ApiError):
+    status, code = 431, "request_header_fields_too_large"
 
 
 class BackendError(ApiError):
@@ -72,9 +84,12 @@ HTTP_ERRORS: dict[int, type[ApiError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        RequestTimeout,
         PayloadTooLarge,
+        UriTooLong,
         UnsupportedMediaType,
         TooManyRequests,
+        HeadersTooLarge,
         BackendError,
         BackendUnavailable,
         BackendTimeout,

@@ -1,6 +1,7 @@
 """gunicorn settings for the gateway (production mode): gevent workers (a slow client costs a
 greenlet, not a thread: no slowloris starvation without a buffering proxy), JSON logs from the
-app (gunicorn's own access log off), Prometheus metrics shared across workers.
+app (gunicorn's own access log off; its error log through the same JSON formatter as every
+process, serving/logs.py), Prometheus metrics shared across workers.
 
 The values come from the gateway's settings object (serving/gateway/settings.py lists the
 variables): GATEWAY_HOST, GATEWAY_PORT, GATEWAY_WORKERS, GATEWAY_WORKER_CLASS,
@@ -11,12 +12,13 @@ import os
 import shutil
 import tempfile
 
+from serving import logs
 from serving.gateway.settings import GatewaySettings
 
 _settings = GatewaySettings.from_env()
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.workers
-worker_class = _settings.worker_class
+worker_class = f"serving.gateway.workers.{_settings.worker_class.capitalize()}"
 worker_connections = _settings.worker_connections
 threads = _settings.threads
 timeout = _settings.timeout_s
@@ -24,9 +26,9 @@ graceful_timeout = _settings.graceful_timeout_s
 keepalive = 5
 preload_app = False
 accesslog = None
-errorlog = "-"
-loglevel = "warning"
+logconfig_dict = logs.dict_config(_settings.log_level)
 proc_name = "seqserve-gateway"
+control_socket_disable = True  # gunicornc is not used; gateways would share ~/.gunicorn's socket
 
 _created_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

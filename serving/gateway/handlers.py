@@ -4,9 +4,6 @@ unexpected, as `{"error": {"code", "message"}}` (or TF Serving's `{"error": "...
 
 from __future__ import annotations
 
-import contextlib
-import time
-
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -17,38 +14,25 @@ from serving.gateway.errors import (
     BackendUnavailable,
     InvalidInput,
     PayloadTooLarge,
+    RequestTimeout,
     TooManyRequests,
     Unauthenticated,
 )
 from serving.gateway.extension import gateway
-
-LINGER_BYTES = 256 * 1024 * 1024
-"""After a 413, at most this much more of the body is read and discarded."""
-LINGER_S = 5.0
-"""... and for at most this long (each read waits at most a second)."""
+from serving.gateway.lingering import drain
 
 
 def lingering(response: Response) -> Response:
-    """`response`, sent at once, then the rest of the request body read and discarded before
-    the connection closes (bounded by LINGER_BYTES and LINGER_S), as nginx's lingering close
-    does. A client that writes its whole body before it reads (urllib, http.client) would
-    otherwise have the connection reset under it and never see the 413; one that waits for an
-    early answer (curl, requests) gets it at once either way."""
+    """`response`, sent at once, then a lingering close (serving/gateway/lingering.py) under
+    gunicorn; a client that waits for an early answer (curl, requests) gets it at once
+    either way."""
     body = response.get_data()
-    stream = request.environ["wsgi.input"]
     client_socket = request.environ.get("gunicorn.socket")
 
     def send_then_drain():
         yield body
         if client_socket is not None:
-            client_socket.settimeout(1.0)
-        stop_at, read = time.monotonic() + LINGER_S, 0
-        with contextlib.suppress(OSError, ValueError):
-            while read < LINGER_BYTES and time.monotonic() < stop_at:
-                chunk = stream.read(64 * 1024)
-                if not chunk:
-                    break
-                read += len(chunk)
+            drain(client_socket)
 
     lingered = Response(send_then_drain(), status=response.status, headers=response.headers)
     lingered.headers["Content-Length"] = str(len(body))
@@ -74,8 +58,8 @@ def api_error(error: ApiError) -> Response:
         response.headers["WWW-Authenticate"] = 'Bearer realm="seqserve"'
     if isinstance(error, (TooManyRequests, BackendUnavailable)):
         response.headers["Retry-After"] = "1"
-    if isinstance(error, PayloadTooLarge):
-        return lingering(response)
+    if isinstance(error, (PayloadTooLarge, RequestTimeout)):
+        return lingering(response)  # the rest of the body may still come
     return response
 
 

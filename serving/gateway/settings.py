@@ -12,6 +12,8 @@ Variable (default): meaning
   GATEWAY_MODELS (every model in contract.models): what /readyz and /v1/models cover.
   GATEWAY_DEADLINE_S (5): deadline for each backend call, retries included.
   GATEWAY_MAX_BODY_BYTES (4194304): larger bodies get 413.
+  GATEWAY_BODY_TIMEOUT_S (10): longest wait for the next bytes of a request body (nginx's
+    client_body_timeout); a client that stops sending gets 408.
   GATEWAY_MAX_BATCH (64): items (sequences, images, series) per request.
   GATEWAY_MAX_SEQUENCE_LENGTH (64, at most 64): longest sum sequence (the model's training range).
   GATEWAY_MAX_SERIES_LENGTH (10000, at least 20): longest forecast input series.
@@ -68,6 +70,7 @@ class GatewaySettings(EnvSettings):
     models: tuple[str, ...] = Field(DEFAULT_MODELS, alias="GATEWAY_MODELS")
     deadline_s: float = Field(5.0, alias="GATEWAY_DEADLINE_S", ge=0.01)
     max_body_bytes: int = Field(4 * 1024 * 1024, alias="GATEWAY_MAX_BODY_BYTES", ge=1)
+    body_timeout_s: float = Field(10.0, alias="GATEWAY_BODY_TIMEOUT_S", gt=0)
     max_batch: int = Field(64, alias="GATEWAY_MAX_BATCH", ge=1)
     max_sequence_length: int = Field(
         MAX_LENGTH, alias="GATEWAY_MAX_SEQUENCE_LENGTH", ge=1, le=MAX_LENGTH

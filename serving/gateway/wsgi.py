@@ -7,10 +7,10 @@ if monkey.is_module_patched("socket"):  # a gevent worker: gRPC must cooperate w
 
     grpc_gevent.init_gevent()
 
-from serving.gateway.access import configure_logging
+from serving import logs
 from serving.gateway.app import create_app
 from serving.gateway.settings import GatewaySettings
 
 settings = GatewaySettings.from_env()
-configure_logging(settings.log_level)
+logs.configure(settings.log_level)
 app = create_app(settings)

@@ -19,6 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
+from serving import logs
 from serving.modelserver import flags as server_flags
 from serving.modelserver.errors import ServingError
 
@@ -43,9 +44,7 @@ def disable_xla_compilation() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure()
     try:
         parsed = server_flags.parse(sys.argv[1:] if argv is None else argv)
     except server_flags.FlagError as error:

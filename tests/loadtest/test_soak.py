@@ -1,6 +1,7 @@
 """The chaos test of the real run mode, short: `make run`'s own processes (`python -m
 serving.stack`) on the quick models, under 16 client threads, lose the model server (SIGKILL)
-and a gateway worker (SIGKILL) and get a model update; the stack heals by itself."""
+and a gateway worker (SIGKILL) and get a model update; the stack heals by itself, writes every
+process's log as JSON lines, and stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -31,5 +32,12 @@ def test_the_stack_heals_a_killed_model_server_and_worker_under_load(models_dir,
     # besides 200 and 503: only the connections of the worker killed mid-request
     assert all(abs(at - events["worker_kill"]) < 2 for at in report["other_than_200_or_503_s"])
     assert len(report["other_than_200_or_503_s"]) <= 16
-    assert report["stack_exit_code"] == 0, report["stack_log_tail"]
+    assert report["stack_stop"] == {"exit_code": 0, "gateway_answers_after": False}, report
+    assert any(line.endswith("/docs") for line in report["stack_banner"]), report
+    log = report["log"]
+    assert log["lines"] > 0 and log["not_json"] == [], log
+    # the stack, the model server (its Python loggers), gunicorn (the gateway's master)
+    assert {"serving.stack", "gunicorn.error"} <= set(log["loggers"]), log
+    assert any(name.startswith("serving.modelserver") for name in log["loggers"]), log
+    assert any("killed by SIGKILL" in message for message in log["restarts"]), log
     assert all(entry["growth"] < 100 for entry in report["memory_growth_mb"].values())

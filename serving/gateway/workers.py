@@ -1,0 +1,59 @@
+"""gunicorn's workers, answering a request head over gunicorn's limits with the gateway's JSON
+error: 431 for too many or too large header fields (limit_request_fields, 100, and
+limit_request_field_size, 8190 bytes), 414 for a request line over limit_request_line (4094
+bytes). gunicorn itself answers those with an HTML page and closes at once, so a client still
+sending its head (urllib, http.client) is reset before it reads the answer; here the rest is
+read and discarded first (serving/gateway/lingering.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
+from gunicorn.workers.ggevent import GeventWorker
+from gunicorn.workers.gthread import ThreadWorker
+
+from serving.gateway.errors import ApiError, HeadersTooLarge, UriTooLong
+from serving.gateway.lingering import drain
+
+REASONS = {431: "Request Header Fields Too Large", 414: "URI Too Long"}
+
+
+class JsonHeadErrors:
+    """Overrides gunicorn's Worker.handle_error for the two limits on a request's head."""
+
+    def handle_error(self, req, client, addr, exc):
+        if isinstance(exc, LimitRequestHeaders):
+            error = HeadersTooLarge(
+                f"request head: {exc} (at most {self.cfg.limit_request_fields} fields of "
+                f"{self.cfg.limit_request_field_size} bytes)"
+            )
+        elif isinstance(exc, LimitRequestLine):
+            error = UriTooLong(f"request line: {exc} (at most {self.cfg.limit_request_line} bytes)")
+        else:
+            return super().handle_error(req, client, addr, exc)
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], error.message)
+        with contextlib.suppress(OSError):
+            client.sendall(answer(error))
+            drain(client)
+        return None
+
+
+def answer(error: ApiError) -> bytes:
+    body = json.dumps(error.body()).encode()
+    head = (
+        f"HTTP/1.1 {error.status} {REASONS[error.status]}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class Gevent(JsonHeadErrors, GeventWorker):
+    """GATEWAY_WORKER_CLASS=gevent (the default)."""
+
+
+class Gthread(JsonHeadErrors, ThreadWorker):
+    """GATEWAY_WORKER_CLASS=gthread."""
