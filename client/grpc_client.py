@@ -1,10 +1,13 @@
-"""A TensorFlow Serving gRPC client: one channel per address, NumPy in and out, no TF runtime.
+"""A TensorFlow Serving gRPC client: one channel per target, NumPy in and out, no TF runtime.
 
-Works against the real `tensorflow_model_server` and the embedded one alike. Each call has a
-deadline. Retries are gRPC's own (gRFC A6, in the channel's service config): only UNAVAILABLE,
-with exponential backoff, within that deadline, and retry throttling, which stops retrying
-while most recent calls fail, so an overloaded server is not sent each request four times.
-Errors raise `ServingClientError` carrying the gRPC status code.
+Works against the real `tensorflow_model_server` and the embedded one alike. The target may
+name several replicas (client.targets); the channel balances over them with gRPC's
+`round_robin`. Each call has a deadline. Retries are gRPC's own (gRFC A6, in the channel's
+service config): only UNAVAILABLE, with exponential backoff, within that deadline — each
+attempt picked anew, so a call that fails on a replica that died is retried on another — and
+retry throttling, which stops retrying while most recent calls fail, so an overloaded server
+is not sent each request four times. Errors raise `ServingClientError` carrying the gRPC
+status code.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 import grpc
 import numpy as np
 
+from client.targets import channel_target
 from contract.models import (
     DIGIT_CLASSIFIER,
     FORECASTER,
@@ -79,7 +83,8 @@ class TlsSettings:
 
 @dataclass
 class ServingClient:
-    """A client for one model server address. Thread-safe; share one per process."""
+    """A client for one model server address or a set of replicas (client.targets).
+    Thread-safe; share one per process."""
 
     address: str
     timeout: float = 10.0
@@ -101,13 +106,14 @@ class ServingClient:
             ("grpc.min_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 1000),
         ]
+        target = channel_target(self.address)
         if self.tls is None:
-            self._channel = grpc.insecure_channel(self.address, options=options)
+            self._channel = grpc.insecure_channel(target, options=options)
         else:
             credentials = grpc.ssl_channel_credentials(
                 self.tls.root_certificates, self.tls.private_key, self.tls.certificate_chain
             )
-            self._channel = grpc.secure_channel(self.address, credentials, options=options)
+            self._channel = grpc.secure_channel(target, credentials, options=options)
         self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
         self._executor = futures.ThreadPoolExecutor(
@@ -245,10 +251,12 @@ class ServingClient:
 
 
 def service_config(retries: int, backoff: float) -> str:
-    """The channel's service config: for both TF Serving services, up to `retries` more attempts
-    on UNAVAILABLE (gRPC allows at most 4), backoff from `backoff` seconds doubling to 1 s;
-    throttling as gRFC A6 describes it (10 tokens, a failure costs 1, a success earns 0.1,
-    retries only while more than 5 are left)."""
+    """The channel's service config: round-robin over the target's addresses; for both TF
+    Serving services, up to `retries` more attempts on UNAVAILABLE (gRPC allows at most 4),
+    backoff from `backoff` seconds doubling to 1 s; throttling as gRFC A6 describes it (20
+    tokens, a failure costs 1, a success earns 0.1, retries only while more than 10 are left:
+    room for the calls in flight on a replica that dies, while a server refusing everything
+    sees about 1.05 calls per request)."""
     method = {"name": [{"service": PREDICTION_SERVICE}, {"service": MODEL_SERVICE}]}
     if retries > 0:
         method["retryPolicy"] = {
@@ -259,7 +267,11 @@ def service_config(retries: int, backoff: float) -> str:
             "retryableStatusCodes": ["UNAVAILABLE"],
         }
     return json.dumps(
-        {"methodConfig": [method], "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}}
+        {
+            "loadBalancingConfig": [{"round_robin": {}}],
+            "methodConfig": [method],
+            "retryThrottling": {"maxTokens": 20, "tokenRatio": 0.1},
+        }
     )
 
 

@@ -4,9 +4,11 @@ stack must heal by itself. Reports requests and outcomes by phase, p99, the reco
 (model server restarted, its models ready, first 200 after the kill) and each process's memory
 growth. Writes reports/soak.json.
 
-Timeline (share of --seconds): 0–40% steady; at 40% SIGKILL of the model server (the stack
-restarts it); at 55% SIGKILL of one gateway worker (gunicorn replaces it); at 60% a new
-sum_regressor version is published; to 100% steady.
+Timeline (share of --seconds), one model server: 0–40% steady; at 40% SIGKILL of the model
+server (the stack restarts it); at 55% SIGKILL of one gateway worker (gunicorn replaces it); at
+60% a new sum_regressor version is published; to 100% steady. With --replicas N > 1
+(MODEL_SERVER_REPLICAS): at 20% SIGKILL of the last replica alone (nothing may fail: the
+others serve), then at 50% of every replica, at 60% the worker, at 65% the update.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import Counter
 from http import client as http_client
 from pathlib import Path
@@ -33,8 +36,11 @@ from contract.layout import existing_versions
 from contract.models import MODELS, SUM_REGRESSOR
 from loadtest.payloads import mnist_sample, random_sequence, series_window
 from loadtest.processes import REPO, add_data_arguments, child_pids, free_port, model_available
+from serving.stack import REPLICA_PORT_STEP
 
-PHASES = (("before", 0.0, 0.4), ("during", 0.4, 0.7), ("after", 0.7, 1.0))
+TIMELINE = {"kill": 0.4, "worker_kill": 0.55, "update": 0.6}
+REPLICAS_TIMELINE = {"replica_kill": 0.2, "kill": 0.5, "worker_kill": 0.6, "update": 0.65}
+"""When each event happens, as a share of the run, with one model server / several."""
 
 
 def rss_mb(pid: int) -> float:
@@ -92,9 +98,11 @@ class MixedLoad:
             thread.join()
 
 
-def summarize(records, begin: float, seconds: float) -> dict:
+def summarize(records, begin: float, seconds: float, kill_share: float) -> dict:
+    """Outcomes before the kill of every model server, in the 30% after it, and after that."""
     phases = {}
-    for name, start, end in PHASES:
+    bounds = (0.0, kill_share, kill_share + 0.3, 1.0)
+    for name, start, end in zip(("before", "during", "after"), bounds, bounds[1:], strict=False):
         chosen = [r for r in records if start <= (r[0] - begin) / seconds < end]
         ok = [r[3] for r in chosen if r[2] == 200]
         phases[name] = {
@@ -123,8 +131,9 @@ class Stack:
     the processes it supervises, found by their command lines. Its stdout (the banner) and
     stderr (the log of every process it runs) are kept apart."""
 
-    def __init__(self, models_dir: Path, workdir: Path):
+    def __init__(self, models_dir: Path, workdir: Path, replicas: int = 1):
         self.grpc_port, self.rest_port, self.port = free_port(), free_port(), free_port()
+        self.replicas = replicas
         self.url = f"http://127.0.0.1:{self.port}"
         self.out_path = workdir / "stack.out"
         self.log_path = workdir / "stack.log"
@@ -138,6 +147,7 @@ class Stack:
             "GATEWAY_PORT": str(self.port),
             "GATEWAY_LOG_LEVEL": "WARNING",
             "LOG_FORMAT": "json",
+            "MODEL_SERVER_REPLICAS": str(replicas),
         }
         with self.out_path.open("wb") as out, self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
@@ -154,9 +164,11 @@ class Stack:
             time.sleep(0.3)
         raise RuntimeError(f"the stack was not ready in {timeout} s:\n{self.log_tail()}")
 
-    def model_server_pid(self) -> int | None:
+    def model_server_pid(self, replica: int = 0) -> int | None:
+        """The process of model server replica `replica` (found by its --port flag)."""
+        port_flag = f"--port={self.grpc_port + REPLICA_PORT_STEP * replica} "
         for pid in child_pids(self.process.pid):
-            if "serving.modelserver" in command_line(pid):
+            if port_flag in command_line(pid) + " ":
                 return pid
         return None
 
@@ -167,9 +179,27 @@ class Stack:
                 return [pid, *child_pids(pid)]
         return []
 
-    def models_ready(self) -> bool:
-        rest_url = f"http://127.0.0.1:{self.rest_port}"
-        return all(model_available(rest_url, name) for name in MODELS)
+    def rest_url(self, replica: int) -> str:
+        return f"http://127.0.0.1:{self.rest_port + REPLICA_PORT_STEP * replica}"
+
+    def models_ready(self, replica: int = 0) -> bool:
+        return all(model_available(self.rest_url(replica), name) for name in MODELS)
+
+    def requests_served(self) -> list[int]:
+        """Each replica's count of requests (TF Serving's :tensorflow:serving:request_count
+        in its Prometheus metrics), since that replica last started."""
+        counts = []
+        for replica in range(self.replicas):
+            url = self.rest_url(replica) + "/monitoring/prometheus/metrics"
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    text = response.read().decode()
+            except OSError:
+                counts.append(-1)
+                continue
+            found = re.findall(r"^:tensorflow:serving:request_count\{[^}]*\} (\S+)$", text, re.M)
+            counts.append(int(sum(float(value) for value in found)))
+        return counts
 
     def stop(self) -> dict:
         """SIGTERM, as Ctrl-C or `docker stop` would: the stack's exit code, and whether the
@@ -213,6 +243,74 @@ class Stack:
         }
 
 
+class Chaos:
+    """The timeline's events, each done once when its share of the run is reached, and the
+    stack's recovery from them noticed (restarted: new processes; ready: models AVAILABLE)."""
+
+    def __init__(self, stack: Stack, models_dir: Path, events: dict, timeline: dict):
+        self.stack = stack
+        self.models_dir = models_dir
+        self.events = events
+        self.timeline = timeline
+        self.last = stack.replicas - 1
+        self.killed: dict[int, int | None] = {}
+
+    def due(self, name: str, share: float) -> bool:
+        return name in self.timeline and share >= self.timeline[name] and name not in self.events
+
+    def step(self, elapsed: float, share: float) -> None:
+        stack, events = self.stack, self.events
+        if self.due("replica_kill", share):
+            self.killed = {self.last: self._kill(self.last)}
+            events["replica_kill"] = elapsed
+        self._notice("replica", elapsed)
+        if self.due("kill", share):
+            self.killed = {index: self._kill(index) for index in range(stack.replicas)}
+            events["kill"] = elapsed
+        self._notice("", elapsed)
+        if self.due("worker_kill", share):
+            os.kill(stack.gateway_pids()[1], signal.SIGKILL)
+            events["worker_kill"] = elapsed
+        if self.due("update", share):
+            sums = self.models_dir / SUM_REGRESSOR.name
+            shutil.copytree(sums / "1", sums / ".staging-2")
+            (sums / ".staging-2").rename(sums / "2")
+            events["update"] = elapsed
+
+    def _kill(self, replica: int) -> int | None:
+        pid = self.stack.model_server_pid(replica)
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def _notice(self, prefix: str, elapsed: float) -> None:
+        """`<prefix>_restarted` once every killed replica runs again, `<prefix>_ready` once
+        one of them has every model AVAILABLE (no prefix: the kill of every replica)."""
+        name = (prefix + "_") if prefix else ""
+        if f"{name}kill" not in self.events or f"{name}ready" in self.events:
+            return
+        if f"{name}restarted" not in self.events:
+            if all(
+                self.stack.model_server_pid(index) not in (None, pid)
+                for index, pid in self.killed.items()
+            ):
+                self.events[f"{name}restarted"] = elapsed
+            return
+        if any(self.stack.models_ready(index) for index in self.killed):
+            self.events[f"{name}ready"] = elapsed
+
+
+def sample_memory(stack: Stack, events: dict, memory: dict) -> None:
+    """Each process's RSS; the model server (replica 0) is measured from when its models are
+    ready again after the kill, as "model_server_restarted"."""
+    away = "kill" in events and "ready" not in events
+    key = "model_server_restarted" if "ready" in events else "model_server"
+    if not away and (pid := stack.model_server_pid()):
+        memory.setdefault(key, []).append(rss_mb(pid))
+    for index, pid in enumerate(stack.gateway_pids()):
+        name = "gateway_master" if index == 0 else f"gateway_worker_{index}"
+        memory.setdefault(name, []).append(rss_mb(pid))
+
+
 def recovery(records, events: dict[str, float], begin: float) -> dict:
     """Seconds from the model server's SIGKILL to its restart, to its models being ready, and
     to the first request (started after the kill) that got a 200."""
@@ -237,8 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     add_data_arguments(parser)
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--replicas", type=int, default=1, help="MODEL_SERVER_REPLICAS")
     parser.add_argument("--out", type=Path, default=Path("reports/soak.json"))
     args = parser.parse_args(argv)
+    timeline = REPLICAS_TIMELINE if args.replicas > 1 else TIMELINE
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -249,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             if not versions:
                 raise SystemExit(f"no {name} under {source}: run `make models` first")
             shutil.copytree(source / str(versions[-1]), models_dir / name / "1")
-        stack = Stack(models_dir, workdir)
+        stack = Stack(models_dir, workdir, args.replicas)
         memory: dict[str, list[float]] = {}
         events: dict[str, float] = {}
         load = None
@@ -257,39 +357,16 @@ def main(argv: list[str] | None = None) -> int:
             stack.wait_ready(300)
             load = MixedLoad(stack.url, args.threads, args.data_dir)
             begin = time.monotonic()
-            killed = None
+            chaos = Chaos(stack, models_dir, events, timeline)
             sampled = 0.0
             interval = min(5.0, max(0.5, args.seconds / 60))
             while (elapsed := time.monotonic() - begin) < args.seconds:
-                share = elapsed / args.seconds
-                if share >= 0.4 and "kill" not in events:
-                    killed = stack.model_server_pid()
-                    os.kill(killed, signal.SIGKILL)
-                    events["kill"] = elapsed
-                waiting = "kill" in events and "restarted" not in events
-                if waiting and stack.model_server_pid() not in (None, killed):
-                    events["restarted"] = elapsed
-                if "restarted" in events and "ready" not in events and stack.models_ready():
-                    events["ready"] = time.monotonic() - begin
-                if share >= 0.55 and "worker_kill" not in events:
-                    os.kill(stack.gateway_pids()[1], signal.SIGKILL)
-                    events["worker_kill"] = elapsed
-                if share >= 0.6 and "update" not in events:
-                    sums = models_dir / SUM_REGRESSOR.name
-                    shutil.copytree(sums / "1", sums / ".staging-2")
-                    (sums / ".staging-2").rename(sums / "2")
-                    events["update"] = elapsed
+                chaos.step(elapsed, elapsed / args.seconds)
                 if elapsed - sampled >= interval:
                     sampled = elapsed
-                    # the restarted server is measured from when its models are ready
-                    away = "kill" in events and "ready" not in events
-                    key = "model_server_restarted" if "ready" in events else "model_server"
-                    if not away and (pid := stack.model_server_pid()):
-                        memory.setdefault(key, []).append(rss_mb(pid))
-                    for index, pid in enumerate(stack.gateway_pids()):
-                        name = "gateway_master" if index == 0 else f"gateway_worker_{index}"
-                        memory.setdefault(name, []).append(rss_mb(pid))
+                    sample_memory(stack, events, memory)
                 time.sleep(0.1)
+            served = stack.requests_served()
         finally:
             if load is not None:
                 load.stop()
@@ -304,7 +381,14 @@ def main(argv: list[str] | None = None) -> int:
         "recovery_s": recovery(records, events, begin),
         "requests": len(records),
         "outcomes": dict(Counter(str(r[2]) for r in records)),
-        "phases": summarize(records, begin, args.seconds),
+        "replicas": args.replicas,
+        "requests_served_by_replica": served,
+        # failed requests that ended before every model server was killed at once: with
+        # replicas, what losing one of them cost
+        "failures_before_kill": sum(
+            1 for r in records if r[2] != 200 and r[0] + r[3] / 1000 - begin < events["kill"]
+        ),
+        "phases": summarize(records, begin, args.seconds, timeline["kill"]),
         "failures_between_s": failure_window(records, begin),
         "other_than_200_or_503_s": [
             round(r[0] - begin, 2) for r in records if r[2] not in (200, 503)

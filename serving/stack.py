@@ -1,9 +1,11 @@
-"""`python -m serving.stack` (end of `make run`): the model server and the gateway in front of
-it, supervised.
+"""`python -m serving.stack` (end of `make run`): the model server (or MODEL_SERVER_REPLICAS
+of them, 1) and the gateway in front of it, supervised.
 
-The model server comes from `serving.launcher` (same SERVING_BACKEND choice and flags); the
-gateway starts once every model is AVAILABLE and runs under gunicorn on GATEWAY_PORT (8000),
-pointed at the model server with TFS_TARGET and TFS_REST_URL. Either process that exits is
+The model server comes from `serving.launcher` (same SERVING_BACKEND choice and flags);
+replica i listens on TFS_GRPC_PORT/TFS_REST_PORT + 10·i. The gateway starts once every model
+is AVAILABLE on every replica and runs under gunicorn on GATEWAY_PORT (8000), pointed at the
+replicas with TFS_TARGET (their list, balanced round-robin by gRPC) and at replica 0's REST
+API with TFS_REST_URL (the /v1/models/... passthrough). Any process that exits is
 started again after a backoff (STACK_RESTART_BACKOFF_S, 0.5, doubling to 10 s), its exit
 logged with its cause; while the model server is away the gateway stays up and answers 503.
 A process that crashes STACK_CRASH_LOOP_LIMIT (5) times within STACK_CRASH_LOOP_WINDOW_S (60)
@@ -42,6 +44,11 @@ class StackSettings(launcher.LaunchSettings):
     max_backoff_s: float = Field(10.0, alias="STACK_MAX_BACKOFF_S", gt=0)
     crash_loop_limit: int = Field(5, alias="STACK_CRASH_LOOP_LIMIT", ge=1)
     crash_loop_window_s: float = Field(60.0, alias="STACK_CRASH_LOOP_WINDOW_S", gt=0)
+    replicas: int = Field(1, alias="MODEL_SERVER_REPLICAS", ge=1, le=16)
+
+
+REPLICA_PORT_STEP = 10
+"""Model server replica i listens on TFS_GRPC_PORT + 10·i and TFS_REST_PORT + 10·i."""
 
 
 class CrashLoop(Exception):
@@ -140,15 +147,25 @@ def gateway_alive(port: int) -> bool:
         return False
 
 
-def wait_for(check, child: Supervised, timeout: float, what: str) -> None:
-    """Until `check()`; the child is supervised meanwhile (a crash is restarted, or raises)."""
+def wait_for(check, children: list[Supervised], timeout: float, what: str) -> None:
+    """Until `check()`; the children are supervised meanwhile (a crash is restarted, or
+    raises)."""
     stop_at = time.monotonic() + timeout
     while not check():
         now = time.monotonic()
         if now > stop_at:
             raise SystemExit(f"{what}: not ready within {timeout:.0f} s")
-        child.check(now)
+        for child in children:
+            child.check(now)
         time.sleep(POLL_S)
+
+
+def replica_settings(settings: StackSettings, index: int) -> StackSettings:
+    """Replica `index` listens on the configured ports + REPLICA_PORT_STEP·index."""
+    step = REPLICA_PORT_STEP * index
+    return settings.model_copy(
+        update={"grpc_port": settings.grpc_port + step, "rest_port": settings.rest_port + step}
+    )
 
 
 def _interrupt(signum, frame):
@@ -162,43 +179,60 @@ def main() -> int:
         gateway_port = GatewaySettings.from_env().port
     except SettingsError as error:
         raise SystemExit(f"settings: {error}") from None
+    replicas = [replica_settings(settings, index) for index in range(settings.replicas)]
     server_env = {**os.environ, **launcher.xla_cache_environment(settings.run_dir)}
-    server = Supervised(
-        "model server", launcher.command(settings), server_env, settings, native_output=True
-    )
+    servers = [
+        Supervised(
+            "model server" if settings.replicas == 1 else f"model server {index}",
+            launcher.command(replica),
+            server_env,
+            settings,
+            native_output=True,
+        )
+        for index, replica in enumerate(replicas)
+    ]
     gateway_env = {
         **os.environ,
-        "TFS_TARGET": f"127.0.0.1:{settings.grpc_port}",
+        "TFS_TARGET": ",".join(f"127.0.0.1:{replica.grpc_port}" for replica in replicas),
         "TFS_REST_URL": f"http://127.0.0.1:{settings.rest_port}",
     }
     gateway = Supervised(
         "gateway", [sys.executable, "-m", "serving.gateway"], gateway_env, settings
     )
     signal.signal(signal.SIGTERM, _interrupt)
+    clients = [
+        ServingClient(f"127.0.0.1:{replica.grpc_port}", timeout=2, retries=0)
+        for replica in replicas
+    ]
     try:
-        log.info("model server: %s", " ".join(server.command))
-        server.start()
-        with ServingClient(f"127.0.0.1:{settings.grpc_port}", timeout=2, retries=0) as client:
-            wait_for(
-                lambda: models_available(client), server, settings.ready_timeout_s, "model server"
-            )
+        log.info("model server: %s", " ".join(servers[0].command))
+        for server in servers:
+            server.start()
+        wait_for(
+            lambda: all(models_available(client) for client in clients),
+            servers,
+            settings.ready_timeout_s,
+            "model server",
+        )
         gateway.start()
-        wait_for(lambda: gateway_alive(gateway_port), gateway, 60, "gateway")
+        wait_for(lambda: gateway_alive(gateway_port), [*servers, gateway], 60, "gateway")
+        grpc_ports = ", ".join(str(replica.grpc_port) for replica in replicas)
+        rest_ports = ", ".join(str(replica.rest_port) for replica in replicas)
         print(
             "\nReady:\n"
             f"  web page        http://localhost:{gateway_port}/\n"
             f"  gateway API     http://localhost:{gateway_port}/v1/...\n"
             f"  API docs        http://localhost:{gateway_port}/docs\n"
             f"  metrics         http://localhost:{gateway_port}/metrics\n"
-            f"  model server    gRPC localhost:{settings.grpc_port}, "
-            f"REST http://localhost:{settings.rest_port}/v1/models/<name>\n"
-            "Ctrl-C stops both; either one that crashes is restarted.",
+            f"  model server{'s' if len(replicas) > 1 else ''}   gRPC localhost:{grpc_ports}; "
+            f"REST localhost:{rest_ports}, /v1/models/<name>\n"
+            "Ctrl-C stops everything; a process that crashes is restarted.",
             flush=True,
         )
         while True:
             now = time.monotonic()
-            server.check(now)
-            gateway.check(now)
+            for child in [*servers, gateway]:
+                child.check(now)
             time.sleep(POLL_S)
     except KeyboardInterrupt:
         return 0
@@ -206,8 +240,11 @@ def main() -> int:
         log.error("giving up: %s", error)
         return 1
     finally:
+        for client in clients:
+            client.close()
         gateway.stop()
-        server.stop()
+        for server in servers:
+            server.stop()
 
 
 if __name__ == "__main__":

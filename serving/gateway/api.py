@@ -11,7 +11,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from serving.gateway import auth, passthrough, validation
 from serving.gateway.bodies import json_body, pin_of, raw_body, raw_path, uploaded_file
-from serving.gateway.errors import NotFound
+from serving.gateway.errors import ApiError, NotFound
 from serving.gateway.extension import gateway
 from serving.gateway.tasks import Task, all_tasks
 
@@ -84,16 +84,28 @@ def tf_serving_route(target: str):
 @blueprint.get("/v1/models")
 @guarded("models")
 def models_route():
+    """Each model's versions through the balanced channel, and as each replica has them."""
     state = gateway()
     listed = []
+    replicas = state.backend.replicas()
     for name in state.settings.models:
         try:
-            versions = state.backend.status(name)
+            entry = {"name": name, "versions": versions_json(state.backend.status(name))}
         except NotFound as error:
-            listed.append({"name": name, "versions": [], "error": error.message})
-            continue
-        listed.append({"name": name, "versions": [version_json(v) for v in versions]})
+            entry = {"name": name, "versions": [], "error": error.message}
+        entry["replicas"] = {}
+        for address in replicas:
+            try:
+                found = state.backend.status(name, replica=address)
+                entry["replicas"][address] = {"versions": versions_json(found)}
+            except ApiError as error:
+                entry["replicas"][address] = {"versions": [], "error": error.message}
+        listed.append(entry)
     return jsonify({"models": listed})
+
+
+def versions_json(states) -> list[dict]:
+    return [version_json(state) for state in states]
 
 
 def version_json(state) -> dict:

@@ -1,6 +1,7 @@
 """The one connection from the gateway to the model server: gRPC for predictions and status
-(one channel per process, deadlines, UNAVAILABLE retried with backoff) and HTTP for the TF
-Serving REST proxy. Model-server failures become typed API errors here."""
+(one channel per process over every replica TFS_TARGET names, deadlines, UNAVAILABLE retried
+with backoff, on another replica where there is one), a client per replica for readiness, and
+HTTP for the TF Serving REST proxy. Model-server failures become typed API errors here."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from client import targets
 from client.grpc_client import Prediction, ServingClient, ServingClientError, TlsSettings
 from serving.gateway import errors
 from serving.gateway.metrics import BACKEND_SECONDS
@@ -48,6 +50,8 @@ class Backend:
             max_message_bytes=2 * settings.max_body_bytes + 1024 * 1024,
         )
         self._connections = threading.local()
+        self._replica_clients: dict[str, ServingClient] = {}
+        self._replica_lock = threading.Lock()
 
     def predict(
         self,
@@ -68,9 +72,25 @@ class Backend:
                 tensor_content=True,
             )
 
-    def status(self, model: str, timeout: float | None = None):
+    def status(self, model: str, timeout: float | None = None, replica: str | None = None):
+        """The model's versions, from whichever replica the channel picks, or from `replica`."""
+        client = self.client if replica is None else self._replica_client(replica)
         with _translated(model, "status"):
-            return self.client.status(model, timeout=timeout)
+            return client.status(model, timeout=timeout)
+
+    def replicas(self) -> list[str]:
+        """Each model server replica's address, as TFS_TARGET names them now."""
+        return targets.replicas(self.settings.tfs_target)
+
+    def _replica_client(self, address: str) -> ServingClient:
+        if address == self.settings.tfs_target:
+            return self.client
+        with self._replica_lock:
+            if address not in self._replica_clients:
+                self._replica_clients[address] = ServingClient(
+                    address, timeout=self.settings.deadline_s, retries=0, tls=_tls(self.settings)
+                )
+            return self._replica_clients[address]
 
     def forward(
         self, method: str, path: str, body: bytes, content_type: str | None = None

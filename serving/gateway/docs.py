@@ -137,18 +137,19 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["name", "versions"],
+                        "required": ["name", "versions", "replicas"],
                         "properties": {
                             "name": {"type": "string"},
                             "error": {"type": "string"},
-                            "versions": {
-                                "type": "array",
-                                "items": {
+                            "versions": {"$ref": "#/components/schemas/Versions"},
+                            "replicas": {
+                                "type": "object",
+                                "description": "As each model server replica has it, by address",
+                                "additionalProperties": {
                                     "type": "object",
-                                    "required": ["version", "state"],
+                                    "required": ["versions"],
                                     "properties": {
-                                        "version": {"type": "integer"},
-                                        "state": {"type": "string"},
+                                        "versions": {"$ref": "#/components/schemas/Versions"},
                                         "error": {"type": "string"},
                                     },
                                 },
@@ -158,12 +159,39 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
                 }
             },
         },
+        "Versions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["version", "state"],
+                "properties": {
+                    "version": {"type": "integer"},
+                    "state": {"type": "string"},
+                    "error": {"type": "string"},
+                },
+            },
+        },
         "Readiness": {
             "type": "object",
-            "required": ["ready", "models"],
+            "required": ["ready", "models", "replicas"],
             "properties": {
                 "ready": {"type": "boolean"},
                 "models": {"type": "object", "additionalProperties": {"type": "string"}},
+                "replicas": {
+                    "type": "object",
+                    "description": "Each model server replica (TFS_TARGET) by address",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": ["ready", "models"],
+                        "properties": {
+                            "ready": {"type": "boolean"},
+                            "models": {
+                                "type": "object",
+                                "additionalProperties": {"type": "string"},
+                            },
+                        },
+                    },
+                },
             },
         },
     }
@@ -257,7 +285,8 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
         ),
         "/healthz": simple_get("The gateway process is alive", None),
         "/readyz": simple_get(
-            "Model server reachable and every model AVAILABLE (503 otherwise)",
+            "Some model server replica reachable with every model AVAILABLE (503 otherwise); "
+            "each replica reported",
             "Readiness",
             **{
                 "503": {

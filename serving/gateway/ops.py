@@ -20,17 +20,32 @@ def healthz():
 
 @blueprint.get("/readyz")
 def readyz():
+    """Ready when some replica has every model AVAILABLE; each replica is reported, and each
+    model is AVAILABLE where any replica has it (else the first replica's reason)."""
     state = gateway()
-    states = {}
-    for name in state.settings.models:
-        try:
-            versions = state.backend.status(name, timeout=READY_TIMEOUT_S)
-            available = [v.version for v in versions if v.state == "AVAILABLE"]
-            states[name] = "AVAILABLE" if available else "not available"
-        except ApiError as error:
-            states[name] = error.message
-    ready = all(value == "AVAILABLE" for value in states.values())
-    return jsonify({"ready": ready, "models": states}), 200 if ready else 503
+    replicas = {}
+    for address in state.backend.replicas():
+        states = {name: model_state(name, address) for name in state.settings.models}
+        ready = all(value == "AVAILABLE" for value in states.values())
+        replicas[address] = {"ready": ready, "models": states}
+    models = {
+        name: next(
+            (r["models"][name] for r in replicas.values() if r["models"][name] == "AVAILABLE"),
+            next(iter(replicas.values()))["models"][name],
+        )
+        for name in state.settings.models
+    }
+    ready = any(replica["ready"] for replica in replicas.values())
+    body = {"ready": ready, "models": models, "replicas": replicas}
+    return jsonify(body), 200 if ready else 503
+
+
+def model_state(name: str, replica: str) -> str:
+    try:
+        versions = gateway().backend.status(name, timeout=READY_TIMEOUT_S, replica=replica)
+    except ApiError as error:
+        return error.message
+    return "AVAILABLE" if any(v.state == "AVAILABLE" for v in versions) else "not available"
 
 
 @blueprint.get("/metrics")

@@ -6,7 +6,9 @@ Variable (default): meaning
   GATEWAY_WORKERS (2), GATEWAY_WORKER_CLASS (gevent; or gthread), GATEWAY_WORKER_CONNECTIONS
     (1000, gevent), GATEWAY_THREADS (32, gthread only), GATEWAY_TIMEOUT_S (30),
     GATEWAY_GRACEFUL_TIMEOUT_S (20), GATEWAY_LOG_LEVEL (INFO): gunicorn and logging.
-  TFS_TARGET (127.0.0.1:8500): the model server's gRPC address (host:port; a gRPC target).
+  TFS_TARGET (127.0.0.1:8500): the model server's gRPC address: host:port, several replicas
+    as host:port,host:port, or a gRPC target URI such as dns:///tfserving-headless:8500
+    (client/targets.py); calls are balanced round-robin over the replicas.
   TFS_REST_URL (http://127.0.0.1:8501): its REST API, for the /v1/models/... passthrough.
   TFS_TLS_CA, TFS_TLS_CERT, TFS_TLS_KEY (unset): PEM files for TLS to the model server's gRPC port.
   GATEWAY_MODELS (every model in contract.models): what /readyz and /v1/models cover.
@@ -36,6 +38,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from client.images import MAX_IMAGE_PIXELS
+from client.targets import channel_target
 from contract.models import MAX_HORIZON, MAX_LENGTH, MODELS, WINDOW
 from serving.environment import EnvSettings
 from serving.gateway.auth import ApiKey, parse_keys
@@ -93,6 +96,12 @@ class GatewaySettings(EnvSettings):
     @classmethod
     def _keys(cls, value):
         return parse_keys(value) if isinstance(value, str) else value
+
+    @field_validator("tfs_target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        channel_target(value)  # a list whose names do not resolve is refused at start
+        return value
 
     @field_validator("tfs_rest_url")
     @classmethod

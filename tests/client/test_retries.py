@@ -36,7 +36,7 @@ class CountingPredictions(prediction_service_pb2_grpc.PredictionServiceServicer)
 
 @pytest.fixture
 def serve():
-    servers = []
+    servers = {}
 
     def start(servicer) -> str:
         server = grpc.server(futures.ThreadPoolExecutor(8))
@@ -44,11 +44,12 @@ def serve():
         port = free_port()
         server.add_insecure_port(f"127.0.0.1:{port}")
         server.start()
-        servers.append(server)
+        servers[f"127.0.0.1:{port}"] = server
         return f"127.0.0.1:{port}"
 
+    start.servers = servers
     yield start
-    for server in servers:
+    for server in servers.values():
         server.stop(0)
 
 
@@ -84,3 +85,29 @@ def test_an_overloaded_server_sees_about_the_offered_load_not_four_times_it(serv
     amplification = servicer.calls / offered
     print(f"retry amplification under overload: {servicer.calls} calls / {offered} requests")
     assert amplification <= 1.1
+
+
+def test_replicas_share_the_calls_round_robin(serve):
+    """A target listing two replicas: gRPC's round_robin sends each about half."""
+    first, second = CountingPredictions(lambda n: False), CountingPredictions(lambda n: False)
+    target = f"{serve(first)},{serve(second)}"
+    with ServingClient(target, timeout=5, retries=3) as client:
+        for _ in range(100):
+            predict(client)
+    assert first.calls + second.calls == 100
+    assert min(first.calls, second.calls) >= 30, (first.calls, second.calls)
+
+
+def test_no_call_fails_when_a_replica_goes_away(serve):
+    """One of two replicas stops (its connections reset, as when it is killed): every call
+    still succeeds; the channel stops picking it and retries what it refused elsewhere."""
+    leaving, staying = CountingPredictions(lambda n: False), CountingPredictions(lambda n: False)
+    leaving_address = serve(leaving)
+    with ServingClient(f"{leaving_address},{serve(staying)}", timeout=5, retries=3) as client:
+        for _ in range(20):
+            predict(client)
+        serve.servers[leaving_address].stop(0)
+        for _ in range(100):
+            predict(client)
+    assert leaving.calls + staying.calls >= 120
+    assert staying.calls >= 100

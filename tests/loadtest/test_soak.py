@@ -1,7 +1,8 @@
-"""The chaos test of the real run mode, short: `make run`'s own processes (`python -m
-serving.stack`) on the quick models, under 16 client threads, lose the model server (SIGKILL)
-and a gateway worker (SIGKILL) and get a model update; the stack heals by itself, writes every
-process's log as JSON lines, and stops on SIGTERM."""
+"""The chaos test of the real run mode, short: `MODEL_SERVER_REPLICAS=2 make run`'s own
+processes (`python -m serving.stack`) on the quick models, under 16 client threads, lose one
+model server replica (SIGKILL: nothing may fail), then both (503 until one is back), then a
+gateway worker (SIGKILL), and get a model update; the stack heals by itself, both replicas
+serve again, every process's log is JSON lines, and SIGTERM stops it all."""
 
 from __future__ import annotations
 
@@ -15,13 +16,19 @@ from loadtest.soak import main
 pytestmark = pytest.mark.load
 
 
-def test_the_stack_heals_a_killed_model_server_and_worker_under_load(models_dir, tmp_path):
+def test_the_stack_heals_killed_model_servers_and_a_worker_under_load(models_dir, tmp_path):
     out = tmp_path / "soak.json"
     argv = ["--models-dir", str(models_dir), "--data-dir", str(REPO / "data")]
-    assert main([*argv, "--seconds", "30", "--threads", "16", "--out", str(out)]) == 0
+    run = ["--seconds", "40", "--threads", "16", "--replicas", "2", "--out", str(out)]
+    assert main([*argv, *run]) == 0
     report = json.loads(out.read_text())
     events, recovery = report["events_s"], report["recovery_s"]
-    assert set(events) == {"kill", "restarted", "ready", "worker_kill", "update"}, report
+    replica_events = {"replica_kill", "replica_restarted", "replica_ready"}
+    assert set(events) == {"kill", "restarted", "ready", "worker_kill", "update"} | replica_events
+    # one replica lost: the other served every request, gRPC retrying the calls in flight
+    assert report["failures_before_kill"] == 0, report
+    # both replicas serve again after their restarts (their request counts since then)
+    assert all(count > 0 for count in report["requests_served_by_replica"]), report
     assert {"restarted", "ready", "first_success"} <= set(recovery), report
     assert report["phases"]["before"]["outcomes"].get("200", 0) > 0, report["phases"]
     assert report["phases"]["after"]["outcomes"].get("200", 0) > 0, report["phases"]

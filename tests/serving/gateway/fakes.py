@@ -16,6 +16,8 @@ class FakeBackend:
         self.calls: list[dict] = []
         self.forwarded: list[tuple[str, bytes]] = []
         self.failure: Exception | None = None
+        self.replica_addresses = ["127.0.0.1:8500"]
+        self.replica_failures: dict[str, Exception] = {}
         self.states = {
             "sum_regressor": [VersionState(3, "AVAILABLE"), VersionState(2, "END")],
             "digit_classifier": [VersionState(3, "AVAILABLE")],
@@ -43,10 +45,14 @@ class FakeBackend:
         }[model](inputs, signature)
         return Prediction(outputs, model, pin.version or NEWEST, signature or "serving_default")
 
-    def status(self, model, timeout=None):
-        if self.failure:
-            raise self.failure
+    def status(self, model, timeout=None, replica=None):
+        failure = self.replica_failures.get(replica, self.failure)
+        if failure:
+            raise failure
         return self.states[model]
+
+    def replicas(self):
+        return list(self.replica_addresses)
 
     def forward(self, method, path, body, content_type=None):
         self.forwarded.append((method, path, body))

@@ -362,9 +362,11 @@ def test_gateway_errors_on_tf_serving_routes_take_tf_servings_shape(client, back
 def test_models_lists_versions_and_states(client, backend):
     response = client.get("/v1/models")
     assert response.status_code == 200
+    versions = [{"version": 3, "state": "AVAILABLE"}, {"version": 2, "state": "END"}]
     assert response.json["models"][0] == {
         "name": "sum_regressor",
-        "versions": [{"version": 3, "state": "AVAILABLE"}, {"version": 2, "state": "END"}],
+        "versions": versions,
+        "replicas": {"127.0.0.1:8500": {"versions": versions}},
     }
     assert [m["name"] for m in response.json["models"]] == [
         "sum_regressor",
@@ -393,9 +395,11 @@ def test_healthz_needs_no_backend(client, backend):
 def test_readyz_needs_every_model_available(client, backend):
     response = client.get("/readyz")
     assert response.status_code == 200
+    available = dict.fromkeys(("sum_regressor", "digit_classifier", "forecaster"), "AVAILABLE")
     assert response.json == {
         "ready": True,
-        "models": dict.fromkeys(("sum_regressor", "digit_classifier", "forecaster"), "AVAILABLE"),
+        "models": available,
+        "replicas": {"127.0.0.1:8500": {"ready": True, "models": available}},
     }
     backend.states["forecaster"] = [backend.states["forecaster"][0].__class__(4, "LOADING")]
     response = client.get("/readyz")
@@ -404,6 +408,27 @@ def test_readyz_needs_every_model_available(client, backend):
     backend.failure = errors.BackendUnavailable("model server: down")
     response = client.get("/readyz")
     assert (response.status_code, response.json["ready"]) == (503, False)
+
+
+def test_readiness_and_models_report_each_replica(client, backend):
+    """Ready while any replica has every model; the one that is down is named with why."""
+    backend.replica_addresses = ["10.0.0.1:8500", "10.0.0.2:8500"]
+    backend.replica_failures["10.0.0.2:8500"] = errors.BackendUnavailable("model server: down")
+    response = client.get("/readyz")
+    assert (response.status_code, response.json["ready"]) == (200, True)
+    assert response.json["replicas"]["10.0.0.1:8500"]["ready"] is True
+    assert response.json["replicas"]["10.0.0.2:8500"] == {
+        "ready": False,
+        "models": dict.fromkeys(
+            ("sum_regressor", "digit_classifier", "forecaster"), "model server: down"
+        ),
+    }
+    assert response.json["models"]["forecaster"] == "AVAILABLE"
+    listed = client.get("/v1/models").json["models"][0]["replicas"]
+    assert listed["10.0.0.2:8500"] == {"versions": [], "error": "model server: down"}
+    assert listed["10.0.0.1:8500"]["versions"][0] == {"version": 3, "state": "AVAILABLE"}
+    backend.replica_failures["10.0.0.1:8500"] = errors.BackendUnavailable("model server: down")
+    assert client.get("/readyz").status_code == 503
 
 
 def test_metrics_count_requests_by_route_model_and_status(client):
