@@ -171,12 +171,17 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
                 },
             },
         },
+        "ModelStates": {
+            "type": "object",
+            "description": "Model name → AVAILABLE, or why not",
+            "additionalProperties": {"type": "string"},
+        },
         "Readiness": {
             "type": "object",
             "required": ["ready", "models", "replicas"],
             "properties": {
                 "ready": {"type": "boolean"},
-                "models": {"type": "object", "additionalProperties": {"type": "string"}},
+                "models": {"$ref": "#/components/schemas/ModelStates"},
                 "replicas": {
                     "type": "object",
                     "description": "Each model server replica (TFS_TARGET) by address",
@@ -185,10 +190,7 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
                         "required": ["ready", "models"],
                         "properties": {
                             "ready": {"type": "boolean"},
-                            "models": {
-                                "type": "object",
-                                "additionalProperties": {"type": "string"},
-                            },
+                            "models": {"$ref": "#/components/schemas/ModelStates"},
                         },
                     },
                 },
