@@ -58,6 +58,14 @@ $(PEERS_DIR)/%/.stamp: | $(STAMP)
 		"tensorflow==$$($(PY) -c 'import importlib.metadata as m; print(m.version("tensorflow"))')"
 	touch $@
 
+k8s: $(STAMP)  ## Write the model server configs into deploy/k8s/base and render every kustomization into run/k8s/ (kubectl)
+	$(PY) -m serving.k8s
+
+k8s-scan: k8s  ## checkov (in its own venv, .peers/checkov) over the rendered manifests: no failed check
+	test -x $(PEERS_DIR)/checkov/bin/checkov || { $(PYTHON) -m venv $(PEERS_DIR)/checkov && \
+		$(PEERS_DIR)/checkov/bin/pip install --quiet checkov; }
+	$(PEERS_DIR)/checkov/bin/checkov -d run/k8s --framework kubernetes --compact --quiet
+
 bench: models peers  ## Digits in process, via gRPC, the gateway, a naive app, BentoML and Ray Serve, one run (wrk, h2load)
 	@command -v wrk >/dev/null && command -v h2load >/dev/null || [ "$$(id -u)" != 0 ] \
 		|| (apt-get update -q && apt-get install -y -q wrk nghttp2-client) >/dev/null

@@ -31,8 +31,8 @@ from serving.environment import EnvSettings, SettingsError
 
 CONFIG_DIR = Path(__file__).parent / "config"
 MODELS_CONFIG_HEADER = (
-    "# Written by `python -m serving.launcher` from contract.models and the versions on disk;\n"
-    "# shared by the real server, its Docker image and the embedded one.\n"
+    "# Written by serving.launcher from contract.models (labels: from the versions on disk,\n"
+    "# where known); shared by the real server, its images and the embedded one.\n"
 )
 CONTAINER_MODELS, CONTAINER_CONFIG = "/models", "/config"
 
@@ -69,18 +69,21 @@ def version_labels(models_dir: Path) -> dict[str, int]:
     return labels
 
 
-def models_config(models_path: str, models_dir: Path) -> str:
+def models_config(models_path: str, models_dir: Path | None) -> str:
     """TF Serving's ModelServerConfig for every model in the contract: its newest two versions
-    loaded, labelled `stable` (the previous) and `canary` (the newest), as a text proto."""
-    labels = version_labels(models_dir)
+    loaded, labelled `stable` (the previous) and `canary` (the newest) from the versions in
+    `models_dir`, as a text proto. Without `models_dir` (a cluster's storage, not known here),
+    no labels."""
+    labels = version_labels(models_dir) if models_dir is not None else {}
     config = model_server_config_pb2.ModelServerConfig()
     for name in MODELS:
         model = config.model_config_list.config.add(
             name=name, base_path=f"{models_path}/{name}", model_platform="tensorflow"
         )
         model.model_version_policy.latest.num_versions = 2
-        for label in ("stable", "canary"):
-            model.version_labels[label] = labels[f"{name}_{label}"]
+        if labels:
+            for label in ("stable", "canary"):
+                model.version_labels[label] = labels[f"{name}_{label}"]
     return MODELS_CONFIG_HEADER + text_format.MessageToString(config)
 
 
@@ -95,7 +98,15 @@ def render_configs(settings: LaunchSettings, models_path: str) -> dict[str, Path
     return rendered
 
 
-def server_flags(settings: LaunchSettings, config_dir: str, grpc_port: int, rest_port: int):
+def server_flags(
+    settings: LaunchSettings,
+    config_dir: str,
+    grpc_port: int,
+    rest_port: int,
+    grpc_health: bool = False,
+):
+    """The model server's command line, for every way it runs (here, Docker, Kubernetes);
+    `grpc_health` adds the gRPC health service Kubernetes' probes ask."""
     flags = [
         f"--port={grpc_port}",
         f"--rest_api_port={rest_port}",
@@ -110,6 +121,8 @@ def server_flags(settings: LaunchSettings, config_dir: str, grpc_port: int, rest
             "--enable_batching=true",
             f"--batching_parameters_file={config_dir}/batching.config",
         ]
+    if grpc_health:
+        flags.append("--enable_grpc_healthcheck_service=true")
     return flags
 
 

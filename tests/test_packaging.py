@@ -37,6 +37,7 @@ PARTS = {
         "serving/launcher.py",
         "serving/stack.py",
         "serving/shutdown.py",
+        "serving/k8s.py",
     ],
     "train": ["training"],
     "loadtest": ["loadtest/locustfile.py", "loadtest/locust_grpc.py", "loadtest/payloads.py"],
@@ -158,6 +159,7 @@ LAYERS = {
     },
     "serving/launcher.py": {"serving", "client", "contract", "protocol"},
     "serving/stack.py": {"serving", "client", "contract", "protocol"},
+    "serving/k8s.py": {"serving.launcher"},
 }
 """What each part may import from this project: the shared layers below it, never a part
 beside or above it (README, "Architecture")."""
