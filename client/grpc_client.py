@@ -13,6 +13,7 @@ status code.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -244,10 +245,35 @@ class ServingClient:
         return self.predict(FORECASTER.name, inputs, **spec).outputs["forecast"][:, :horizon]
 
     def _call(self, method: Callable, request, timeout: float | None):
+        """One call; sent once more, within what is left of its deadline, when its connection
+        was cut after the request left (CUT_MID_CALL): every TF Serving call is idempotent."""
+        seconds = self.timeout if timeout is None else timeout
+        started = time.monotonic()
         try:
-            return method(request, timeout=self.timeout if timeout is None else timeout)
+            return method(request, timeout=seconds)
         except grpc.RpcError as error:
-            raise ServingClientError(error.code(), error.details() or "") from None
+            failure = error
+        left = seconds - (time.monotonic() - started)
+        if self.retries > 0 and left > 0 and _cut_mid_call(failure):
+            try:
+                return method(request, timeout=left)
+            except grpc.RpcError as error:
+                failure = error
+        raise ServingClientError(failure.code(), failure.details() or "") from None
+
+
+CUT_MID_CALL = ("Stream removed", "Socket closed", "Connection reset")
+"""The details of UNAVAILABLE when a call's connection broke after the call was sent, as when
+its replica is SIGKILLed. Measured: gRPC's retry policy retries calls refused or not yet
+sent, but some of these it leaves to the caller (the chaos test saw 1–3 of them per replica
+kill); a queue-full refusal never matches, so overload is not amplified."""
+
+
+def _cut_mid_call(error: grpc.RpcError) -> bool:
+    details = error.details() or ""
+    return error.code() == grpc.StatusCode.UNAVAILABLE and any(
+        cut in details for cut in CUT_MID_CALL
+    )
 
 
 def service_config(retries: int, backoff: float) -> str:

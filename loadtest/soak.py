@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from http import client as http_client
@@ -58,6 +59,8 @@ class MixedLoad:
         self.host, self.port = url.split("//")[1].split(":")
         self.digits = mnist_sample(data_dir)
         self.records: list[tuple[float, str, object, float]] = []
+        self.failures: list[tuple[float, int, str]] = []
+        """The first failed answers: start time, status, body (what the gateway said)."""
         self.running = True
         self.threads = [threading.Thread(target=self._loop, args=(i,)) for i in range(threads)]
         for thread in self.threads:
@@ -86,8 +89,10 @@ class MixedLoad:
                     connection = http_client.HTTPConnection(self.host, int(self.port), timeout=30)
                 connection.request("POST", route, body, {"Content-Type": "application/json"})
                 response = connection.getresponse()
-                response.read()
+                answer = response.read()
                 outcome = response.status
+                if outcome != 200 and len(self.failures) < 20:
+                    self.failures.append((round(started, 3), outcome, answer[:300].decode()))
             except (OSError, http_client.HTTPException) as error:
                 outcome, connection = type(error).__name__, None
             self.records.append((started, route, outcome, (time.monotonic() - started) * 1000))
@@ -178,6 +183,16 @@ class Stack:
             if "gunicorn" in command_line(pid):
                 return [pid, *child_pids(pid)]
         return []
+
+    def readyz_status(self) -> int:
+        """The gateway's /readyz status now."""
+        try:
+            with urllib.request.urlopen(self.url + "/readyz", timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            return 0
 
     def rest_url(self, replica: int) -> str:
         return f"http://127.0.0.1:{self.rest_port + REPLICA_PORT_STEP * replica}"
@@ -288,6 +303,8 @@ class Chaos:
         name = (prefix + "_") if prefix else ""
         if f"{name}kill" not in self.events or f"{name}ready" in self.events:
             return
+        if not prefix and "readyz_while_away" not in self.events:
+            self.events["readyz_while_away"] = self.stack.readyz_status()
         if f"{name}restarted" not in self.events:
             if all(
                 self.stack.model_server_pid(index) not in (None, pid)
@@ -377,7 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "seconds": args.seconds,
         "threads": args.threads,
-        "events_s": {k: round(v, 1) for k, v in events.items()},
+        "events_s": {k: round(v, 1) for k, v in events.items() if k != "readyz_while_away"},
+        "readyz_while_away": events.get("readyz_while_away"),
+        "slowest_answer_ms": round(max(r[3] for r in records if isinstance(r[2], int)), 1),
         "recovery_s": recovery(records, events, begin),
         "requests": len(records),
         "outcomes": dict(Counter(str(r[2]) for r in records)),
@@ -390,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "phases": summarize(records, begin, args.seconds, timeline["kill"]),
         "failures_between_s": failure_window(records, begin),
+        "first_failed_answers": [
+            [round(at - begin, 2), status, body] for at, status, body in load.failures[:5]
+        ],
         "other_than_200_or_503_s": [
             round(r[0] - begin, 2) for r in records if r[2] not in (200, 503)
         ],

@@ -29,6 +29,9 @@ def test_the_stack_heals_killed_model_servers_and_a_worker_under_load(models_dir
     assert report["failures_before_kill"] == 0, report
     # both replicas serve again after their restarts (their request counts since then)
     assert all(count > 0 for count in report["requests_served_by_replica"]), report
+    # every answer within the gateway's deadline (5 s); /readyz said 503 while none was up
+    assert report["slowest_answer_ms"] < 5000, report
+    assert report["readyz_while_away"] == 503, report
     assert {"restarted", "ready", "first_success"} <= set(recovery), report
     assert report["phases"]["before"]["outcomes"].get("200", 0) > 0, report["phases"]
     assert report["phases"]["after"]["outcomes"].get("200", 0) > 0, report["phases"]

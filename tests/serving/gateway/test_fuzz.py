@@ -1,5 +1,5 @@
 """Property-based fuzzing of every gateway route, in process against the real model server:
-600 generated requests a route, never a 5xx, every error in the documented JSON shape."""
+300 generated requests a route, never a 5xx, every error in the documented JSON shape."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from serving.gateway.app import create_app
 from serving.gateway.settings import GatewaySettings
 
-EXAMPLES = 600
-"""Per route, derandomized: the same bodies every run (600 like the model server's fuzz, to keep
-`make test` within its time budget)."""
+EXAMPLES = 300
+"""Per route, derandomized: the same bodies every run (300, to keep `make test` within its
+time budget)."""
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
