@@ -25,8 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from http import client as http_client
 from pathlib import Path
@@ -36,7 +34,14 @@ import numpy as np
 from contract.layout import existing_versions
 from contract.models import MODELS, SUM_REGRESSOR
 from loadtest.payloads import mnist_sample, random_sequence, series_window
-from loadtest.processes import REPO, add_data_arguments, child_pids, free_port, model_available
+from loadtest.processes import (
+    REPO,
+    add_data_arguments,
+    child_pids,
+    free_port,
+    http,
+    model_available,
+)
 from serving.stack import REPLICA_PORT_STEP
 
 TIMELINE = {"kill": 0.4, "worker_kill": 0.55, "update": 0.6}
@@ -185,12 +190,9 @@ class Stack:
         return []
 
     def readyz_status(self) -> int:
-        """The gateway's /readyz status now."""
+        """The gateway's /readyz status now (0: no answer)."""
         try:
-            with urllib.request.urlopen(self.url + "/readyz", timeout=5) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
+            return http("GET", self.url + "/readyz", timeout=5)[0]
         except OSError:
             return 0
 
@@ -207,8 +209,7 @@ class Stack:
         for replica in range(self.replicas):
             url = self.rest_url(replica) + "/monitoring/prometheus/metrics"
             try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    text = response.read().decode()
+                _, text = http("GET", url, timeout=5)
             except OSError:
                 counts.append(-1)
                 continue
@@ -222,7 +223,7 @@ class Stack:
         self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(60)
         try:
-            http_client.HTTPConnection("127.0.0.1", self.port, timeout=2).request("GET", "/")
+            http("GET", self.url + "/healthz", timeout=2)
             answers = True
         except OSError:
             answers = False

@@ -28,6 +28,7 @@ NATIVE_LEVEL = re.compile(r"^(?:([IWEF])\d{4} |(WARNING|ERROR|FATAL)\b)")
 """The level of a native (C++) line: absl/glog's one-letter prefix (I0000 00:00:...), or a
 bare WARNING:/ERROR: as absl prints before it is initialized."""
 LEVELS = {"I": logging.INFO, "W": logging.WARNING, "E": logging.ERROR, "F": logging.CRITICAL}
+"""By the prefix's first letter (glog's I/W/E/F, or WARNING/ERROR/FATAL)."""
 
 
 def log_format() -> str:
@@ -132,12 +133,7 @@ def relay(stream: BinaryIO, logger_name: str) -> None:
             sys.__stderr__.flush()
             continue
         prefix = NATIVE_LEVEL.match(line)
-        if prefix is None:
-            level = logging.INFO
-        elif prefix.group(1):
-            level = LEVELS[prefix.group(1)]
-        else:
-            level = logging.getLevelName(prefix.group(2).replace("FATAL", "CRITICAL"))
+        level = LEVELS[(prefix.group(1) or prefix.group(2))[0]] if prefix else logging.INFO
         log.log(level, line)
 
 

@@ -88,7 +88,7 @@ class Backend:
         with self._replica_lock:
             if address not in self._replica_clients:
                 self._replica_clients[address] = ServingClient(
-                    address, timeout=self.settings.deadline_s, retries=0, tls=_tls(self.settings)
+                    address, timeout=self.settings.deadline_s, retries=0, tls=self.client.tls
                 )
             return self._replica_clients[address]
 

@@ -28,13 +28,10 @@ def readyz():
         states = {name: model_state(name, address) for name in state.settings.models}
         ready = all(value == "AVAILABLE" for value in states.values())
         replicas[address] = {"ready": ready, "models": states}
-    models = {
-        name: next(
-            (r["models"][name] for r in replicas.values() if r["models"][name] == "AVAILABLE"),
-            next(iter(replicas.values()))["models"][name],
-        )
-        for name in state.settings.models
-    }
+    models = {}
+    for name in state.settings.models:
+        seen = [replica["models"][name] for replica in replicas.values()]
+        models[name] = "AVAILABLE" if "AVAILABLE" in seen else seen[0]
     ready = any(replica["ready"] for replica in replicas.values())
     body = {"ready": ready, "models": models, "replicas": replicas}
     return jsonify(body), 200 if ready else 503

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from http import HTTPStatus
 
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.ggevent import GeventWorker
@@ -16,8 +17,6 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from serving.gateway.errors import ApiError, HeadersTooLarge, UriTooLong
 from serving.gateway.lingering import drain
-
-REASONS = {431: "Request Header Fields Too Large", 414: "URI Too Long"}
 
 
 class JsonHeadErrors:
@@ -43,7 +42,7 @@ class JsonHeadErrors:
 def answer(error: ApiError) -> bytes:
     body = json.dumps(error.body()).encode()
     head = (
-        f"HTTP/1.1 {error.status} {REASONS[error.status]}\r\n"
+        f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\n"
         "Content-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n"
         "Connection: close\r\n\r\n"
