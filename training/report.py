@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib
@@ -16,9 +18,31 @@ from training.trained import TrainedModel
 
 def write_report(directory: Path, trained: TrainedModel) -> None:
     """Write `evaluation.json` and every plot of `trained` into `directory`."""
-    (directory / REPORT_FILE).write_text(json.dumps(trained.report, indent=2, sort_keys=True))
+    report = {**trained.report, "provenance": provenance()}
+    (directory / REPORT_FILE).write_text(json.dumps(report, indent=2, sort_keys=True))
     for file_name, draw in trained.plots.items():
         draw(directory / file_name)
+
+
+def provenance() -> dict[str, str | bool | None]:
+    """Which code trained the model: the commit, and whether its training code had edits."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    changes = git("status", "--porcelain", "--", "training", "contract", "pyproject.toml")
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "uncommitted_changes": bool(changes) if changes is not None else None,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def plot_learning_curves(history: dict[str, list[float]], title: str):
