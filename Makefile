@@ -114,7 +114,7 @@ test: lint  ## Lint, then the whole test suite: every tier (unit, integration, b
 test-fast: $(STAMP)  ## The unit tier only: no trained model, no server; under a minute
 	$(PY) -m pytest -m unit -q $(PYTEST_ARGS)
 
-run: models  ## Set up, train the models if none exist, serve them with the gateway on :8000
+run: models  ## Set up and serve models/ (the shipped versions, or newer ones) with the gateway on :8000
 	$(PY) -m serving.stack
 
 clean:  ## Remove the virtual environments (project, peers) and caches (keeps models and data)

@@ -14,6 +14,10 @@ SERVED_BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
 """The batch sizes the model server runs (serving/config/batching.config pads every batch to
 one of them); each export's warmup covers them all, so XLA has compiled every shape before a
 version serves. A test checks that the two lists agree."""
+SHIPPED_VERSION = 1
+"""The version of each model that ships in the repository's models/ folder, trained by `make train`
+at the commit its evaluation.json names: a fresh clone serves it at once. `make train` exports
+newer versions beside it, and the version policy serves the newest."""
 QUICK_WARMUP_BATCH_SIZES = (1, 8)
 """Quick (test) models warm up on fewer shapes, to start fast."""
 

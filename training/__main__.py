@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     names, settings, if_missing = parse_args(argv)
     from contract.layout import existing_versions
     from training.export import export_version
+    from training.provenance import provenance
     from training.runtime import device_name, seed_everything
 
     for name in names:
@@ -82,12 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         model = importlib.import_module(f"training.{name}")
         seed_everything(settings.seed, deterministic_ops=not getattr(model, "USES_XLA", False))
         print(f"{name}: training on {device_name()}{' (quick)' if settings.quick else ''}")
+        source = provenance()
         started = time.perf_counter()
         try:
             trained = model.train(settings)
         except DataError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        trained.report["provenance"] = source
         version_dir = export_version(trained, settings.out)
         elapsed = time.perf_counter() - started
         print(f"{name}: exported {version_dir} in {elapsed:.0f} s")

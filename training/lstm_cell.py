@@ -4,6 +4,10 @@ One fused matmul gives the gates i, f, o and the input z:
     [i, f, o, z] = [x, h] · W + b
     c' = σ(f)·c + σ(i)·tanh(z)
     h' = σ(o)·c'          (no tanh on the output, unlike Keras' LSTM)
+
+With `recurrent_l2`, the kernel's rows that read h start at zero and carry an L2 penalty: for a
+cell whose state is a counter, any feedback from h grows with the count, so the gates should
+only use it where it pays.
 """
 
 from __future__ import annotations
@@ -23,14 +27,32 @@ def _forget_bias(units: int, value: float):
     return initialise
 
 
+def _input_rows_only(features: int):
+    """Kernel initialiser: Glorot for the rows that read x, zeros for those that read h."""
+
+    def initialise(shape, dtype=None):
+        glorot = keras.initializers.GlorotUniform()(shape, dtype)
+        return ops.concatenate([glorot[:features], ops.zeros_like(glorot[features:])])
+
+    return initialise
+
+
+def _recurrent_rows_l2(features: int, factor: float):
+    """Regulariser: L2 on the rows that read h only."""
+    return lambda kernel: factor * ops.sum(ops.square(kernel[features:]))
+
+
 @keras.saving.register_keras_serializable(package="training")
 class ScratchLSTMCell(keras.layers.Layer):
     """The LSTM cell above, usable inside `keras.layers.RNN`."""
 
-    def __init__(self, units: int, forget_bias: float = 1.0, **kwargs):
+    def __init__(
+        self, units: int, forget_bias: float = 1.0, recurrent_l2: float | None = None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.units = units
         self.forget_bias = forget_bias
+        self.recurrent_l2 = recurrent_l2
         self.state_size = [units, units]
         self.output_size = units
 
@@ -38,7 +60,10 @@ class ScratchLSTMCell(keras.layers.Layer):
         features = input_shape[-1]
         self.kernel = self.add_weight(
             shape=(features + self.units, 4 * self.units),
-            initializer="glorot_uniform",
+            initializer=_input_rows_only(features) if self.recurrent_l2 else "glorot_uniform",
+            regularizer=_recurrent_rows_l2(features, self.recurrent_l2)
+            if self.recurrent_l2
+            else None,
             name="kernel",
         )
         self.bias = self.add_weight(
@@ -56,7 +81,12 @@ class ScratchLSTMCell(keras.layers.Layer):
         return h_next, [h_next, c_next]
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "forget_bias": self.forget_bias}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "forget_bias": self.forget_bias,
+            "recurrent_l2": self.recurrent_l2,
+        }
 
 
 def recurrent_layer(cell: str, units: int, **kwargs) -> keras.layers.Layer:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -18,31 +18,17 @@ from training.trained import TrainedModel
 
 def write_report(directory: Path, trained: TrainedModel) -> None:
     """Write `evaluation.json` and every plot of `trained` into `directory`."""
-    report = {**trained.report, "provenance": provenance()}
-    (directory / REPORT_FILE).write_text(json.dumps(report, indent=2, sort_keys=True))
+    (directory / REPORT_FILE).write_text(json.dumps(trained.report, indent=2, sort_keys=True))
     for file_name, draw in trained.plots.items():
         draw(directory / file_name)
 
 
-def provenance() -> dict[str, str | bool | None]:
-    """Which code trained the model: the commit, and whether its training code had edits."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip()
-
-    changes = git("status", "--porcelain", "--", "training", "contract", "pyproject.toml")
-    return {
-        "commit": git("rev-parse", "HEAD"),
-        "uncommitted_changes": bool(changes) if changes is not None else None,
-        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+def arrays_sha256(*arrays) -> str:
+    """SHA-256 of the arrays' bytes in order: names the exact held-out data a metric came from."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
 
 
 def plot_learning_curves(history: dict[str, list[float]], title: str):

@@ -54,3 +54,15 @@ def test_forget_gate_bias_is_initialised_to_the_given_value():
 def test_unknown_cell_name_is_rejected():
     with pytest.raises(ValueError, match="unknown cell 'gru'"):
         recurrent_layer("gru", 4)
+
+
+def test_recurrent_l2_starts_the_rows_that_read_h_at_zero_and_penalises_only_them():
+    cell = ScratchLSTMCell(3, recurrent_l2=0.5)
+    cell.build((None, 2))
+    kernel = np.asarray(cell.kernel)
+    assert np.abs(kernel[:2]).min() > 0
+    np.testing.assert_array_equal(kernel[2:], 0.0)
+    weights = np.arange(5 * 12, dtype=np.float32).reshape(5, 12) / 100
+    cell.kernel.assign(weights)
+    penalty = float(cell.kernel.regularizer(cell.kernel))
+    np.testing.assert_allclose(penalty, 0.5 * np.square(weights[2:]).sum(), rtol=1e-5)

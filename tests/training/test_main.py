@@ -1,3 +1,8 @@
+import json
+import subprocess
+
+from contract.layout import EXTRA_DIR, REPORT_FILE
+from loadtest.processes import REPO
 from training.__main__ import main, parse_args
 
 
@@ -29,3 +34,14 @@ def test_unreadable_mnist_exits_2_with_the_reason(tmp_path, capsys):
     assert not (tmp_path / "digit_classifier").exists() or not any(
         (tmp_path / "digit_classifier").iterdir()
     )
+
+
+def test_each_export_records_the_commit_that_trained_it(models_dir):
+    report = json.loads(
+        (models_dir / "forecaster" / "1" / EXTRA_DIR / REPORT_FILE).read_text(encoding="utf-8")
+    )
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert report["provenance"]["commit"] == head
+    assert isinstance(report["provenance"]["uncommitted_changes"], bool)
