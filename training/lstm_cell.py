@@ -5,9 +5,10 @@ One fused matmul gives the gates i, f, o and the input z:
     c' = σ(f)·c + σ(i)·tanh(z)
     h' = σ(o)·c'          (no tanh on the output, unlike Keras' LSTM)
 
-With `recurrent_l2`, the kernel's rows that read h start at zero and carry an L2 penalty: for a
-cell whose state is a counter, any feedback from h grows with the count, so the gates should
-only use it where it pays.
+With `gates_read_h=False` the gates read x alone ([i f o z] = x·W + b): the state lives in c,
+and for a counter that is what keeps it exact. With f saturated, c is then a fixed linear
+function of how many of each input it has seen, however long the sequence; a gate that reads h
+sees a value that grows with the count and bends the count wherever training never went.
 """
 
 from __future__ import annotations
@@ -27,43 +28,23 @@ def _forget_bias(units: int, value: float):
     return initialise
 
 
-def _input_rows_only(features: int):
-    """Kernel initialiser: Glorot for the rows that read x, zeros for those that read h."""
-
-    def initialise(shape, dtype=None):
-        glorot = keras.initializers.GlorotUniform()(shape, dtype)
-        return ops.concatenate([glorot[:features], ops.zeros_like(glorot[features:])])
-
-    return initialise
-
-
-def _recurrent_rows_l2(features: int, factor: float):
-    """Regulariser: L2 on the rows that read h only."""
-    return lambda kernel: factor * ops.sum(ops.square(kernel[features:]))
-
-
 @keras.saving.register_keras_serializable(package="training")
 class ScratchLSTMCell(keras.layers.Layer):
     """The LSTM cell above, usable inside `keras.layers.RNN`."""
 
-    def __init__(
-        self, units: int, forget_bias: float = 1.0, recurrent_l2: float | None = None, **kwargs
-    ):
+    def __init__(self, units: int, forget_bias: float = 1.0, gates_read_h: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.units = units
         self.forget_bias = forget_bias
-        self.recurrent_l2 = recurrent_l2
+        self.gates_read_h = gates_read_h
         self.state_size = [units, units]
         self.output_size = units
 
     def build(self, input_shape):
         features = input_shape[-1]
         self.kernel = self.add_weight(
-            shape=(features + self.units, 4 * self.units),
-            initializer=_input_rows_only(features) if self.recurrent_l2 else "glorot_uniform",
-            regularizer=_recurrent_rows_l2(features, self.recurrent_l2)
-            if self.recurrent_l2
-            else None,
+            shape=(features + (self.units if self.gates_read_h else 0), 4 * self.units),
+            initializer="glorot_uniform",
             name="kernel",
         )
         self.bias = self.add_weight(
@@ -74,7 +55,8 @@ class ScratchLSTMCell(keras.layers.Layer):
 
     def call(self, inputs, states):
         h, c = states
-        gates = ops.matmul(ops.concatenate([inputs, h], axis=-1), self.kernel) + self.bias
+        read = ops.concatenate([inputs, h], axis=-1) if self.gates_read_h else inputs
+        gates = ops.matmul(read, self.kernel) + self.bias
         i, f, o, z = ops.split(gates, 4, axis=-1)
         c_next = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(z)
         h_next = ops.sigmoid(o) * c_next
@@ -85,7 +67,7 @@ class ScratchLSTMCell(keras.layers.Layer):
             **super().get_config(),
             "units": self.units,
             "forget_bias": self.forget_bias,
-            "recurrent_l2": self.recurrent_l2,
+            "gates_read_h": self.gates_read_h,
         }
 
 

@@ -56,13 +56,21 @@ def test_unknown_cell_name_is_rejected():
         recurrent_layer("gru", 4)
 
 
-def test_recurrent_l2_starts_the_rows_that_read_h_at_zero_and_penalises_only_them():
-    cell = ScratchLSTMCell(3, recurrent_l2=0.5)
-    cell.build((None, 2))
-    kernel = np.asarray(cell.kernel)
-    assert np.abs(kernel[:2]).min() > 0
-    np.testing.assert_array_equal(kernel[2:], 0.0)
-    weights = np.arange(5 * 12, dtype=np.float32).reshape(5, 12) / 100
-    cell.kernel.assign(weights)
-    penalty = float(cell.kernel.regularizer(cell.kernel))
-    np.testing.assert_allclose(penalty, 0.5 * np.square(weights[2:]).sum(), rtol=1e-5)
+def test_gates_that_do_not_read_h_make_a_saturated_counter_linear_at_any_length():
+    cell = ScratchLSTMCell(2, forget_bias=30.0, gates_read_h=False)
+    cell.build((None, 1))
+    assert tuple(cell.kernel.shape) == (1, 8)
+    rng = np.random.default_rng(1)
+    cell.kernel.assign(rng.normal(size=(1, 8)).astype(np.float32))
+    bias = rng.normal(size=8).astype(np.float32)
+    bias[2:4] = 30.0  # forget gates saturated
+    cell.bias.assign(bias)
+    ones, zeros = np.ones((1, 1), np.float32), np.zeros((1, 1), np.float32)
+    _, (_, c_one) = cell(ones, [zeros.repeat(2, 1)] * 2)
+    _, (_, c_zero) = cell(zeros, [zeros.repeat(2, 1)] * 2)
+    bits = rng.integers(0, 2, 500)
+    h = c = np.zeros((1, 2), np.float32)
+    for bit in bits:
+        h, (_, c) = cell(ones if bit else zeros, [h, c])
+    expected = bits.sum() * np.asarray(c_one) + (len(bits) - bits.sum()) * np.asarray(c_zero)
+    np.testing.assert_allclose(np.asarray(c), expected, rtol=1e-4)
