@@ -61,7 +61,7 @@ def _sum_rows(metrics: dict) -> list[Row]:
 
     def measured(key: str) -> str:
         entry = metrics[key]
-        return f"{entry['within_tolerance']:.2%} within; worst {entry['max_abs_error']:.3f}"
+        return f"{entry['within_tolerance']:.2%} within; worst {entry['max_abs_error']:.2g}"
 
     def all_within(key: str) -> bool:
         return metrics[key]["max_abs_error"] < SUM_TOLERANCE

@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from client.grpc_client import ServingClient
-from contract.layout import existing_versions
 from loadtest.processes import REPO, http, start_gateway
 from training.data.mnist import load_mnist
 from training.data.series import RESOLUTION, series
@@ -217,11 +216,8 @@ def test_workers_stay_light(gateway):
 TRAINED = REPO / "models"
 
 
-@pytest.mark.skipif(
-    not all(existing_versions(TRAINED / name) for name in ("sum_regressor", "forecaster")),
-    reason="needs models trained by `make train` in models/",
-)
-def test_trained_models_meet_the_issue_tolerances(tmp_path):
+def test_shipped_models_meet_their_tolerances_through_the_gateway(tmp_path):
+    """The versions in models/ behind the real server and gateway: 64 ones count 64.00 ± 0.05."""
     from loadtest.processes import start_model_server, write_models_config
 
     names = ["sum_regressor", "forecaster"]
@@ -232,9 +228,10 @@ def test_trained_models_meet_the_issue_tolerances(tmp_path):
             server.grpc_address, server.rest_url, tmp_path, {"GATEWAY_MODELS": ",".join(names)}
         )
         try:
-            status, body, _ = post(gateway, "/v1/sum", {"sequences": SEQUENCES})
+            sequences = [*SEQUENCES, [1] * 64, [0] * 64, [1, 0] * 32]
+            status, body, _ = post(gateway, "/v1/sum", {"sequences": sequences})
             assert status == 200
-            truth = [sum(s) for s in SEQUENCES]
+            truth = [sum(s) for s in sequences]
             assert np.abs(np.array(body["sums"]) - truth).max() <= 0.05
             t = np.arange(100, 130) * RESOLUTION
             status, body, _ = post(
