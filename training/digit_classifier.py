@@ -73,7 +73,7 @@ def train(settings: TrainSettings) -> TrainedModel:
     hyper = {
         "cell": settings.cell,
         "units": settings.pick("units", full=128, quick=48),
-        "epochs": settings.pick("epochs", full=20, quick=3),
+        "epochs": settings.pick("epochs", full=30, quick=3),
         "batch_size": settings.pick("batch_size", full=128, quick=64),
         "layers": 1 if settings.quick else 2,
         "learning_rate": 2e-3,
