@@ -31,6 +31,10 @@ EMA_MOMENTUM = 0.999
 """The exported weights are this moving average of the trained ones (Keras swaps them in at the
 end of `fit`): smoother than the last step's. Quick runs are too short for an average to forget
 the initial weights, so they keep the last step's."""
+FIT_VALIDATION = True
+"""Full runs fit the validation images too (60,000 in all), as MNIST results are usually
+reported: the recipe was chosen on validation in earlier runs, and the test split is still
+evaluated once, at the end. Quick runs keep validation held out to exercise that path."""
 QUICK_TRAIN_IMAGES = 6000
 (IMAGES_SPEC,) = input_specs(DIGIT_CLASSIFIER)
 
@@ -64,22 +68,26 @@ class DigitServing(tf.Module):
 
 
 def train(settings: TrainSettings) -> TrainedModel:
-    """Train on MNIST train (validation monitored), evaluate once on the test split."""
+    """Train on MNIST train (and validation, in full runs), evaluate once on the test split."""
     mnist = load_mnist(settings.data_dir, settings.mnist_path)
     (x_train, y_train), (x_val, y_val) = mnist.train, mnist.validation
+    fit_validation = FIT_VALIDATION and not settings.quick
     if settings.quick:
         x_train, y_train = x_train[:QUICK_TRAIN_IMAGES], y_train[:QUICK_TRAIN_IMAGES]
         x_val, y_val = x_val[:1000], y_val[:1000]
+    if fit_validation:
+        x_train, y_train = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
     hyper = {
         "cell": settings.cell,
         "units": settings.pick("units", full=128, quick=48),
-        "epochs": settings.pick("epochs", full=30, quick=3),
+        "epochs": settings.pick("epochs", full=20, quick=3),
         "batch_size": settings.pick("batch_size", full=128, quick=64),
         "layers": 1 if settings.quick else 2,
         "learning_rate": 2e-3,
         "clipnorm": 1.0,
         "distortion": DISTORTION.as_dict(),
         "weight_average_momentum": None if settings.quick else EMA_MOMENTUM,
+        "fits_validation": fit_validation,
         "seed": settings.seed,
     }
     steps = hyper["epochs"] * int(np.ceil(len(x_train) / hyper["batch_size"]))
@@ -99,7 +107,7 @@ def train(settings: TrainSettings) -> TrainedModel:
     started = time.perf_counter()
     history = last_row.fit(
         _distorted_batches(x_train, y_train, hyper["batch_size"], settings.seed),
-        validation_data=(x_val, y_val),
+        validation_data=None if fit_validation else (x_val, y_val),
         epochs=hyper["epochs"],
         shuffle=False,
         verbose=1 if settings.progress else 0,
@@ -116,7 +124,7 @@ def train(settings: TrainSettings) -> TrainedModel:
         "metrics": {
             "test_accuracy": float(np.mean(predicted == y_test)),
             "test_images": len(y_test),
-            "validation_accuracy": float(history["val_accuracy"][-1]),
+            "validation_accuracy": None if fit_validation else float(history["val_accuracy"][-1]),
             "target_test_accuracy": DIGIT_TEST_ACCURACY,
         },
         "training_seconds": round(training_seconds, 1),
