@@ -66,35 +66,14 @@ def test_sum_regressor_counts_nearly_all_sequences_of_untrained_lengths_65_to_12
     assert within >= SUM_SHARE_65_128
 
 
-DIGIT_SHIPPED_FLOOR = 0.9935
-"""The shipped version's measured 99.39% less noise: a regression below it fails outright."""
-
-
-@pytest.fixture(scope="module")
-def digit_test_accuracy():
+def test_digit_classifier_reaches_its_target_on_the_mnist_test_split():
     x_test, y_test = load_mnist(REPO / "data").test
     assert len(y_test) == 10_000
     classify = shipped("digit_classifier").signatures["serving_default"]
     probabilities = in_batches(
         lambda images: {"p": classify(images=images)["probabilities"]}, x_test
     )
-    return np.mean(probabilities.argmax(axis=1) == y_test)
-
-
-def test_digit_classifier_holds_its_measured_accuracy_on_the_mnist_test_split(
-    digit_test_accuracy,
-):
-    assert digit_test_accuracy >= DIGIT_SHIPPED_FLOOR
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="shipped version 1 is at 99.39% on the MNIST test split, one image short of 99.4% "
-    "(issue 16 stays open); strict, so a version that reaches the target fails here until this "
-    "mark goes",
-)
-def test_digit_classifier_reaches_its_target_on_the_mnist_test_split(digit_test_accuracy):
-    assert digit_test_accuracy >= DIGIT_TEST_ACCURACY
+    assert np.mean(probabilities.argmax(axis=1) == y_test) >= DIGIT_TEST_ACCURACY
 
 
 @pytest.fixture(scope="module")
