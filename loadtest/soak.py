@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import re
@@ -50,11 +51,13 @@ REPLICAS_TIMELINE = {"replica_kill": 0.2, "kill": 0.5, "worker_kill": 0.6, "upda
 
 
 def rss_mb(pid: int) -> float:
+    """Resident memory, or NaN for a process that is gone or a zombie (no VmRSS line)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return float("nan")
-    return int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024
+    found = re.search(r"VmRSS:\s+(\d+)", status)
+    return int(found[1]) / 1024 if found else float("nan")
 
 
 class MixedLoad:
@@ -319,14 +322,16 @@ class Chaos:
 
 def sample_memory(stack: Stack, events: dict, memory: dict) -> None:
     """Each process's RSS; the model server (replica 0) is measured from when its models are
-    ready again after the kill, as "model_server_restarted"."""
+    ready again after the kill, as "model_server_restarted". A process that is gone or a
+    zombie when read (killed between listing and reading) gives no sample."""
     away = "kill" in events and "ready" not in events
     key = "model_server_restarted" if "ready" in events else "model_server"
-    if not away and (pid := stack.model_server_pid()):
-        memory.setdefault(key, []).append(rss_mb(pid))
+    named = [] if away or not (pid := stack.model_server_pid()) else [(key, pid)]
     for index, pid in enumerate(stack.gateway_pids()):
-        name = "gateway_master" if index == 0 else f"gateway_worker_{index}"
-        memory.setdefault(name, []).append(rss_mb(pid))
+        named.append(("gateway_master" if index == 0 else f"gateway_worker_{index}", pid))
+    for name, pid in named:
+        if not math.isnan(resident := rss_mb(pid)):
+            memory.setdefault(name, []).append(resident)
 
 
 def recovery(records, events: dict[str, float], begin: float) -> dict:

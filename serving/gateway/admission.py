@@ -3,7 +3,8 @@ for a slot in arrival order, as long as their wait is expected to end within the
 
 A closed loop of clients therefore queues instead of being shed. A request is refused (429 with
 Retry-After) only when its expected wait — its place in the queue times the recent time a
-request holds a slot, spread over the slots — exceeds the deadline, or when its wait runs out.
+request holds a slot, spread over the slots — exceeds what is left of its deadline, or when
+its wait runs out; the wait spends from the request's one deadline (serving/gateway/deadline.py).
 A freed slot passes straight to the longest waiter: a newcomer never takes it first (a plain
 semaphore lets newcomers barge, which starved some waiters for seconds under a closed loop).
 """
@@ -22,9 +23,8 @@ SMOOTHING = 0.2
 
 
 class Admission:
-    def __init__(self, max_in_flight: int, deadline_s: float, initial_service_s: float = 0.01):
+    def __init__(self, max_in_flight: int, initial_service_s: float = 0.01):
         self.max_in_flight = max_in_flight
-        self.deadline_s = deadline_s
         self._lock = threading.Lock()
         self._free = max_in_flight
         self._waiters: deque[threading.Event] = deque()
@@ -34,8 +34,9 @@ class Admission:
         return position / self.max_in_flight * self._service_s
 
     @contextmanager
-    def slot(self):
-        self._acquire()
+    def slot(self, wait_s: float):
+        """A slot, waited for at most `wait_s` seconds (what the request's deadline leaves)."""
+        self._acquire(wait_s)
         started = time.monotonic()
         try:
             yield
@@ -45,27 +46,27 @@ class Admission:
             with self._lock:
                 self._service_s += SMOOTHING * (held - self._service_s)
 
-    def _acquire(self) -> None:
+    def _acquire(self, wait_s: float) -> None:
         with self._lock:
             if self._free and not self._waiters:
                 self._free -= 1
                 return
             expected = self.expected_wait_s(len(self._waiters) + 1)
-            if expected > self.deadline_s:
+            if expected > wait_s:
                 raise TooManyRequests(
-                    f"gateway busy: the expected wait for a slot ({expected:.2f} s) exceeds the "
-                    f"deadline ({self.deadline_s:g} s); retry later"
+                    f"gateway busy: the expected wait for a slot ({expected:.2f} s) exceeds what "
+                    f"is left of the deadline ({wait_s:.2f} s); retry later"
                 )
             turn = threading.Event()
             self._waiters.append(turn)
-        if turn.wait(self.deadline_s):
+        if turn.wait(wait_s):
             return
         with self._lock:
             if turn.is_set():  # handed a slot just as the wait ran out
                 return
             self._waiters.remove(turn)
         raise TooManyRequests(
-            f"gateway busy: no slot freed within the deadline ({self.deadline_s:g} s); retry later"
+            f"gateway busy: no slot freed within the deadline ({wait_s:.2f} s left); retry later"
         )
 
     def _release(self) -> None:

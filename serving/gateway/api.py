@@ -1,6 +1,8 @@
 """The `api` blueprint: one route per task (`POST /v1/<route>`), TF Serving's REST API proxied
-under /v1/models/..., and the model list. Every route checks the API key (when keys are
-configured), then waits for a slot in this worker."""
+under /v1/models/..., and the model list. Every route fixes the request's deadline, checks the
+API key (when keys are configured), reads the whole body (bounded in size and, by the deadline,
+in time), and only then waits for a slot in this worker: a client that trickles its body holds
+a connection, never a slot."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from collections.abc import Callable
 from flask import Blueprint, Response, g, jsonify, request
 
 from serving.gateway import auth, passthrough, validation
-from serving.gateway.bodies import json_body, pin_of, raw_body, raw_path, uploaded_file
+from serving.gateway.bodies import json_body, pin_of, raw_body, raw_path, read_body, uploaded_file
+from serving.gateway.deadline import HEADER, Deadline
 from serving.gateway.errors import ApiError, NotFound
 from serving.gateway.extension import gateway
 from serving.gateway.tasks import Task, all_tasks
@@ -20,17 +23,21 @@ blueprint = Blueprint("api", __name__)
 
 
 def guarded(scope: str | Callable[[], str]):
-    """API key check for `scope` (a name, or a function of the request that gives one), then a
-    slot in this worker."""
+    """The request's deadline, the API key check for `scope` (a name, or a function of the
+    request that gives one), the body read, then a slot in this worker for what is left."""
 
     def wrap(view):
         @functools.wraps(view)
         def run(*args, **kwargs):
             state = gateway()
+            g.deadline = Deadline.on_arrival(
+                g.arrived, state.settings.deadline_s, request.headers.get(HEADER)
+            )
             if state.settings.api_keys:
                 needed = scope() if callable(scope) else scope
                 auth.authorize(state.settings.api_keys, request.headers, needed)
-            with state.admission.slot():
+            read_body()
+            with state.admission.slot(g.deadline.remaining()):
                 return view(*args, **kwargs)
 
         return run
@@ -51,7 +58,7 @@ def run_task(task: Task) -> Response:
     g.model = task.model
     call = task.build(body, options, state.settings)
     prediction = state.backend.predict(
-        task.model, call.inputs, call.signature, pin, call.output_filter
+        task.model, call.inputs, call.signature, pin, call.output_filter, g.deadline.remaining()
     )
     answer = task.render(call, prediction)
     answer["model"] = {"name": prediction.model, "version": prediction.version}
@@ -77,7 +84,7 @@ def tf_serving_route(target: str):
     g.model = name if name in state.settings.models else "other"
     body = raw_body() if request.method == "POST" else b""
     return passthrough.forward(
-        state.backend, request.method, raw_path(), body, request.content_type
+        state.backend, request.method, raw_path(), body, request.content_type, g.deadline
     )
 
 
@@ -90,13 +97,14 @@ def models_route():
     replicas = state.backend.replicas()
     for name in state.settings.models:
         try:
-            entry = {"name": name, "versions": versions_json(state.backend.status(name))}
+            found = state.backend.status(name, timeout=g.deadline.remaining())
+            entry = {"name": name, "versions": versions_json(found)}
         except NotFound as error:
             entry = {"name": name, "versions": [], "error": error.message}
         entry["replicas"] = {}
         for address in replicas:
             try:
-                found = state.backend.status(name, replica=address)
+                found = state.backend.status(name, timeout=g.deadline.remaining(), replica=address)
                 entry["replicas"][address] = {"versions": versions_json(found)}
             except ApiError as error:
                 entry["replicas"][address] = {"versions": [], "error": error.message}

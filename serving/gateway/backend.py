@@ -60,7 +60,10 @@ class Backend:
         signature: str = "",
         pin: Pin = Pin(),
         output_filter: Sequence[str] = (),
+        timeout: float | None = None,
     ) -> Prediction:
+        """The model's answer within `timeout` seconds (what the request's deadline leaves),
+        retries included."""
         with _translated(model, "predict"):
             return self.client.predict(
                 model,
@@ -70,6 +73,7 @@ class Backend:
                 label=pin.label,
                 output_filter=output_filter,
                 tensor_content=True,
+                timeout=timeout,
             )
 
     def status(self, model: str, timeout: float | None = None, replica: str | None = None):
@@ -79,8 +83,13 @@ class Backend:
             return client.status(model, timeout=timeout)
 
     def replicas(self) -> list[str]:
-        """Each model server replica's address, as TFS_TARGET names them now."""
-        return targets.replicas(self.settings.tfs_target)
+        """Each model server replica's address, as TFS_TARGET names them now; the clients of
+        replicas no longer named (a rolling update replaced them) are closed."""
+        addresses = targets.replicas(self.settings.tfs_target)
+        with self._replica_lock:
+            for gone in self._replica_clients.keys() - set(addresses):
+                self._replica_clients.pop(gone).close()
+        return addresses
 
     def _replica_client(self, address: str) -> ServingClient:
         if address == self.settings.tfs_target:
@@ -93,16 +102,29 @@ class Backend:
             return self._replica_clients[address]
 
     def forward(
-        self, method: str, path: str, body: bytes, content_type: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        content_type: str | None = None,
+        timeout: float | None = None,
     ) -> Forwarded:
-        """Send a TF Serving REST request to the same path on the model server."""
+        """Send a TF Serving REST request to the same path on the model server; both attempts
+        together take at most `timeout` seconds (the deadline's rest)."""
         started = time.perf_counter()
+        stop_at = started + (self.settings.deadline_s if timeout is None else timeout)
         outcome = "OK"
         headers = {"Content-Type": content_type} if content_type else {}
         try:
             for attempt in (1, 2):  # a kept-alive connection may have been closed meanwhile
                 connection = self._connection()
+                left = stop_at - time.perf_counter()
                 try:
+                    if left <= 0:
+                        raise TimeoutError
+                    connection.timeout = left
+                    if connection.sock is not None:
+                        connection.sock.settimeout(left)
                     connection.request(method, path, body if method == "POST" else None, headers)
                     response = connection.getresponse()
                     answer_type = response.getheader("Content-Type") or "application/json"

@@ -1,4 +1,6 @@
-"""Reading a request: its JSON body, raw bytes and path, an uploaded file, the version pin."""
+"""Reading a request: its JSON body, raw bytes and path, an uploaded file, the version pin.
+The body is read whole before the request takes a slot (`read_body`), bounded by the body limit
+in size and by the request's deadline in time."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from serving.gateway import validation
 from serving.gateway.backend import Pin
+from serving.gateway.cutoff import Cutoffs
 from serving.gateway.errors import (
     InvalidInput,
     PayloadTooLarge,
@@ -19,6 +22,20 @@ from serving.gateway.errors import (
     UnsupportedMediaType,
 )
 from serving.gateway.extension import gateway
+
+CUTOFFS = Cutoffs()
+"""This worker's cutoffs: each body read ends when its request's deadline does."""
+
+
+def read_body() -> None:
+    """Read the whole body now, so no slot is held while a client sends it."""
+    if request.method != "POST":
+        return
+    if request.mimetype == "multipart/form-data" and not g.tf_serving:  # an upload to a task
+        with timed_reads():
+            request.files  # noqa: B018  (parses the form: reads the body)
+    else:
+        raw_body()
 
 
 def json_body() -> dict:
@@ -53,21 +70,34 @@ def raw_body() -> bytes:
 
 @contextmanager
 def timed_reads() -> Iterator[None]:
-    """Each read of the body waits at most GATEWAY_BODY_TIMEOUT_S for data: a client that
-    stops sending gets 408 instead of holding a worker's connection slot for ever. (Werkzeug
-    turns the socket's TimeoutError into ClientDisconnected; its context still says why.)"""
+    """Reading the body waits at most GATEWAY_BODY_TIMEOUT_S for each piece of data, and no
+    longer in all than the request's deadline leaves: a client that stops sending, or trickles,
+    gets 408 instead of holding a worker's connection for ever. (Werkzeug turns the socket's
+    TimeoutError into ClientDisconnected; its context still says why.)"""
     client_socket = request.environ.get("gunicorn.socket")
     seconds = gateway().settings.body_timeout_s
+    left = g.deadline.remaining()
+    cutoff = None
     if client_socket is not None:
-        client_socket.settimeout(seconds)
+        client_socket.settimeout(min(seconds, left))
+        cutoff = CUTOFFS.add(client_socket, g.deadline.expires_at)
+    length = request.content_length
+    awaited = f"the {length} bytes declared" if length else "the end of the chunked body"
     try:
         yield
     except (TimeoutError, ClientDisconnected) as error:
+        if cutoff is not None and CUTOFFS.cancel(cutoff):
+            raise RequestTimeout(f"body: {awaited} not received within the deadline") from None
         if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
-            length = request.content_length
-            awaited = f"the {length} bytes declared" if length else "the end of the chunked body"
             raise RequestTimeout(f"body: no data for {seconds:g} s before {awaited}") from None
         raise
+    except Exception:
+        if cutoff is not None and CUTOFFS.cancel(cutoff):
+            raise RequestTimeout(f"body: {awaited} not received within the deadline") from None
+        raise
+    else:
+        if cutoff is not None and CUTOFFS.cancel(cutoff):  # cut just as the last bytes came
+            raise RequestTimeout(f"body: {awaited} not received within the deadline")
     finally:
         if client_socket is not None:
             client_socket.settimeout(None)

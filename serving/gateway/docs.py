@@ -19,12 +19,14 @@ def _error_responses(*statuses: int) -> dict:
         403: "The API key may not call this route",
         404: "Unknown model or version, or no such route",
         405: "Method not allowed",
+        408: "The body stopped arriving, or was not whole within the request's deadline",
         413: "Body over the size limit",
         415: "Content-Type is not application/json",
-        429: "The model server is overloaded",
+        429: "This gateway worker is at its in-flight limit and no slot frees within the deadline",
         502: "The model server failed unexpectedly",
         503: "The model server is unreachable",
-        504: "The model server missed the deadline",
+        504: "The request's deadline (GATEWAY_DEADLINE_S, or a shorter grpc-timeout header) "
+        "passed before the model server answered",
     }
     return {
         str(status): {
@@ -35,7 +37,7 @@ def _error_responses(*statuses: int) -> dict:
     }
 
 
-PREDICT_ERRORS = (400, 401, 403, 404, 405, 413, 415, 429, 502, 503, 504)
+PREDICT_ERRORS = (400, 401, 403, 404, 405, 408, 413, 415, 429, 502, 503, 504)
 
 
 def _pinned(description: str, request_schema: str, response_schema: str, **extra) -> dict:

@@ -23,7 +23,7 @@ class Gateway:
     docs_page: str = field(init=False)
 
     def __post_init__(self):
-        self.admission = Admission(self.settings.max_in_flight, self.settings.deadline_s)
+        self.admission = Admission(self.settings.max_in_flight)
         self.openapi = docs.openapi(self.settings, all_tasks())
         self.docs_page = docs.html(self.openapi)
 

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
 def start() -> None:
     g.tf_serving = request.path.startswith("/v1/models/")
     g.started = time.perf_counter()
+    g.arrived = time.monotonic()
     g.request_id = access.request_id(request.headers.get("X-Request-ID"))
     g.model = "-"
 

@@ -17,6 +17,7 @@ import re
 from flask import Response
 
 from serving.gateway.backend import Backend
+from serving.gateway.deadline import Deadline
 
 
 def model_name(target: str) -> str:
@@ -29,9 +30,16 @@ def scope(method: str) -> str:
     return "predict" if method == "POST" else "models"
 
 
-def forward(backend: Backend, method: str, path: str, body: bytes, content_type: str | None):
-    """The model server's answer to the same request, unchanged."""
-    answer = backend.forward(method, path, body, content_type)
+def forward(
+    backend: Backend,
+    method: str,
+    path: str,
+    body: bytes,
+    content_type: str | None,
+    deadline: Deadline,
+):
+    """The model server's answer to the same request, unchanged, within the deadline."""
+    answer = backend.forward(method, path, body, content_type, deadline.remaining())
     return Response(answer.body, status=answer.status, content_type=answer.content_type)
 
 

@@ -12,10 +12,13 @@ Variable (default): meaning
   TFS_REST_URL (http://127.0.0.1:8501): its REST API, for the /v1/models/... passthrough.
   TFS_TLS_CA, TFS_TLS_CERT, TFS_TLS_KEY (unset): PEM files for TLS to the model server's gRPC port.
   GATEWAY_MODELS (every model in contract.models): what /readyz and /v1/models cover.
-  GATEWAY_DEADLINE_S (5): deadline for each backend call, retries included.
+  GATEWAY_DEADLINE_S (5): each request's deadline from its arrival, spent by reading the body,
+    waiting for a slot and the model server call with its retries; a `grpc-timeout` header
+    may ask for less (serving/gateway/deadline.py).
   GATEWAY_MAX_BODY_BYTES (4194304): larger bodies get 413.
   GATEWAY_BODY_TIMEOUT_S (10): longest wait for the next bytes of a request body (nginx's
-    client_body_timeout); a client that stops sending gets 408.
+    client_body_timeout); a client that stops sending gets 408, as does one whose body is not
+    whole within the deadline.
   GATEWAY_MAX_BATCH (64): items (sequences, images, series) per request.
   GATEWAY_MAX_SEQUENCE_LENGTH (64, at most 64): longest sum sequence (the model's training range).
   GATEWAY_MAX_SERIES_LENGTH (10000, at least 20): longest forecast input series.
@@ -23,7 +26,7 @@ Variable (default): meaning
   GATEWAY_MAX_IMAGE_PIXELS (16000000): largest decoded image (width × height).
   GATEWAY_CORS_ORIGINS (empty: CORS off): comma-separated origins, or `*`.
   GATEWAY_MAX_IN_FLIGHT (16): requests one worker processes at once; more wait for a slot while
-    the wait is expected to end within GATEWAY_DEADLINE_S (429 otherwise).
+    the wait is expected to end within what is left of their deadline (429 otherwise).
   GATEWAY_API_KEYS (empty: no keys needed): SHA-256 digests of API keys, see serving.gateway.auth.
 An empty variable means its default; a bad value stops the start with a message naming it.
 """

@@ -25,7 +25,7 @@ class FakeBackend:
         }
         self.forward_answer = Forwarded(200, b'{"predictions": [[1.0]]}')
 
-    def predict(self, model, inputs, signature="", pin=None, output_filter=()):
+    def predict(self, model, inputs, signature="", pin=None, output_filter=(), timeout=None):
         pin = pin or Pin()
         self.calls.append(
             {
@@ -34,6 +34,7 @@ class FakeBackend:
                 "signature": signature,
                 "pin": pin,
                 "output_filter": tuple(output_filter),
+                "timeout": timeout,
             }
         )
         if self.failure:
@@ -54,7 +55,7 @@ class FakeBackend:
     def replicas(self):
         return list(self.replica_addresses)
 
-    def forward(self, method, path, body, content_type=None):
+    def forward(self, method, path, body, content_type=None, timeout=None):
         self.forwarded.append((method, path, body))
         if self.failure:
             raise self.failure

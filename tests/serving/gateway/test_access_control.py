@@ -13,6 +13,7 @@ from serving.gateway.app import create_app
 from serving.gateway.auth import digest_of, main, parse_keys
 from serving.gateway.settings import GatewaySettings
 from tests.serving.gateway.fakes import FakeBackend
+from tests.waiting import wait_until
 
 SUM = {"sequences": [[1, 0, 1]]}
 
@@ -100,19 +101,30 @@ def test_the_key_helper_prints_a_key_and_its_digest(capsys):
     assert key not in entry
 
 
-class SlowBackend(FakeBackend):
-    def __init__(self, seconds: float):
+class BlockingBackend(FakeBackend):
+    """Each prediction says it has started, then waits until the test lets it go."""
+
+    def __init__(self):
         super().__init__()
-        self.seconds = seconds
+        self.started = threading.Semaphore(0)
+        self.release = threading.Event()
 
     def predict(self, *args, **kwargs):
-        time.sleep(self.seconds)
+        self.started.release()
+        assert self.release.wait(30)
         return super().predict(*args, **kwargs)
+
+
+def in_thread(app, **post) -> threading.Thread:
+    thread = threading.Thread(target=lambda: app.test_client().post("/v1/sum", **post))
+    thread.start()
+    return thread
 
 
 def test_requests_queue_for_a_slot_instead_of_being_shed():
     """A closed loop larger than the in-flight bound waits its turn: every answer is 200."""
-    app = create_app(GatewaySettings(max_in_flight=2, deadline_s=5), SlowBackend(0.05))
+    backend = BlockingBackend()
+    app = create_app(GatewaySettings(max_in_flight=2, deadline_s=30), backend)
     statuses = []
 
     def client():
@@ -122,46 +134,73 @@ def test_requests_queue_for_a_slot_instead_of_being_shed():
     threads = [threading.Thread(target=client) for _ in range(8)]
     for thread in threads:
         thread.start()
+    state = app.extensions["gateway"]
+    wait_until(lambda: len(state.admission._waiters) == 6, what="six requests queued")
+    backend.release.set()
     for thread in threads:
         thread.join()
     assert statuses == [200] * 24
 
 
-def test_a_wait_past_the_deadline_gets_429_and_a_hopeless_one_at_once():
-    settings = GatewaySettings(max_in_flight=1, deadline_s=0.15)
-    app = create_app(settings, SlowBackend(1.0))
-
-    def busy():
-        return threading.Thread(target=lambda: app.test_client().post("/v1/sum", json=SUM))
-
-    first = busy()
-    first.start()
-    time.sleep(0.1)
-    started = time.monotonic()
+def test_a_wait_that_outlasts_the_deadline_gets_429_with_retry_after():
+    backend = BlockingBackend()
+    app = create_app(GatewaySettings(max_in_flight=1, deadline_s=0.15), backend)
+    first = in_thread(app, json=SUM)
+    assert backend.started.acquire(timeout=30)
     response = app.test_client().post("/v1/sum", json=SUM)
-    waited = time.monotonic() - started
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "1"
     assert response.json["error"]["code"] == "resource_exhausted"
-    assert 0.1 < waited < 0.5
+    assert "no slot freed within the deadline" in response.json["error"]["message"]
+    backend.release.set()
     first.join()
-    second = busy()
-    second.start()
-    time.sleep(0.1)
-    started = time.monotonic()
-    response = app.test_client().post("/v1/sum", json=SUM)
-    assert response.status_code == 429 and "expected wait" in response.json["error"]["message"]
-    assert time.monotonic() - started < 0.1
-    second.join()
     assert app.test_client().post("/v1/sum", json=SUM).status_code == 200
 
 
+def test_the_model_server_call_gets_what_the_deadline_leaves():
+    """One deadline per request: the backend call's timeout is what is left of
+    GATEWAY_DEADLINE_S, or of a shorter `grpc-timeout` the client sends."""
+    backend = FakeBackend()
+    client = create_app(GatewaySettings(deadline_s=5), backend).test_client()
+    assert client.post("/v1/sum", json=SUM).status_code == 200
+    assert 4 < backend.calls[-1]["timeout"] <= 5
+    for header, most in (("500m", 0.5), ("2S", 2), ("1H", 5), ("300000u", 0.3)):
+        response = client.post("/v1/sum", json=SUM, headers={"grpc-timeout": header})
+        assert response.status_code == 200
+        assert 0 < backend.calls[-1]["timeout"] <= most, header
+
+
+@pytest.mark.parametrize("header", ["5", "1.5S", "123456789S", "10s", "-1S", "S"])
+def test_a_malformed_grpc_timeout_is_400_naming_the_header(header):
+    client = create_app(GatewaySettings(), FakeBackend()).test_client()
+    response = client.post("/v1/sum", json=SUM, headers={"grpc-timeout": header})
+    assert response.status_code == 400
+    assert response.json["error"]["message"].startswith("grpc-timeout: expected")
+
+
+def test_a_deadline_spent_in_the_queue_is_not_given_again_to_the_backend():
+    backend = BlockingBackend()
+    app = create_app(GatewaySettings(max_in_flight=1, deadline_s=30), backend)
+    first = in_thread(app, json=SUM)
+    assert backend.started.acquire(timeout=30)
+    second = in_thread(app, json=SUM, headers={"grpc-timeout": "20S"})
+    state = app.extensions["gateway"]
+    wait_until(lambda: len(state.admission._waiters) == 1, what="second request queued")
+    queued_at = time.monotonic()
+    wait_until(lambda: time.monotonic() - queued_at > 0.2, what="0.2 s spent queued")
+    backend.release.set()
+    first.join()
+    second.join()
+    assert backend.calls[-1]["timeout"] <= 20 - 0.2
+
+
 def test_health_is_not_held_back_by_overload():
-    app = create_app(GatewaySettings(max_in_flight=1, deadline_s=0.1), SlowBackend(1.0))
-    first = threading.Thread(target=lambda: app.test_client().post("/v1/sum", json=SUM))
-    first.start()
-    time.sleep(0.2)
+    backend = BlockingBackend()
+    app = create_app(GatewaySettings(max_in_flight=1, deadline_s=30), backend)
+    first = in_thread(app, json=SUM)
+    assert backend.started.acquire(timeout=30)
     assert app.test_client().get("/healthz").status_code == 200
+    backend.release.set()
     first.join()
 
 
