@@ -6,9 +6,11 @@ growth. Writes reports/soak.json.
 
 Timeline (share of --seconds), one model server: 0–40% steady; at 40% SIGKILL of the model
 server (the stack restarts it); at 55% SIGKILL of one gateway worker (gunicorn replaces it); at
-60% a new sum_regressor version is published; to 100% steady. With --replicas N > 1
-(MODEL_SERVER_REPLICAS): at 20% SIGKILL of the last replica alone (nothing may fail: the
-others serve), then at 50% of every replica, at 60% the worker, at 65% the update.
+60% a new sum_regressor version is published; at 70% the model server is frozen (SIGSTOP: it
+neither answers nor exits; the stack's probe notices and replaces it, STACK_HANG_TIMEOUT_S
+later); to 100% steady. With --replicas N > 1 (MODEL_SERVER_REPLICAS): at 20% SIGKILL of the
+last replica alone (nothing may fail: the others serve), then at 45% of every replica, at 55%
+the worker, at 60% the update, at 65% replica 0 frozen.
 """
 
 from __future__ import annotations
@@ -45,8 +47,14 @@ from loadtest.processes import (
 )
 from serving.stack import REPLICA_PORT_STEP
 
-TIMELINE = {"kill": 0.4, "worker_kill": 0.55, "update": 0.6}
-REPLICAS_TIMELINE = {"replica_kill": 0.2, "kill": 0.5, "worker_kill": 0.6, "update": 0.65}
+TIMELINE = {"kill": 0.4, "worker_kill": 0.55, "update": 0.6, "freeze": 0.7}
+REPLICAS_TIMELINE = {
+    "replica_kill": 0.2,
+    "kill": 0.45,
+    "worker_kill": 0.55,
+    "update": 0.6,
+    "freeze": 0.65,
+}
 """When each event happens, as a share of the run, with one model server / several."""
 
 
@@ -126,10 +134,29 @@ def summarize(records, begin: float, seconds: float, kill_share: float) -> dict:
     return phases
 
 
-def failure_window(records, begin: float) -> list[float] | None:
-    """[first, last] start time (s) of requests that did not get 200, or None."""
-    failed = [r[0] - begin for r in records if r[2] != 200]
+def failure_window(records, begin: float, until: float) -> list[float] | None:
+    """[first, last] start time (s) of requests that did not get 200, started before `until`
+    s, or None."""
+    failed = [r[0] - begin for r in records if r[2] != 200 and r[0] - begin < until]
     return [round(min(failed), 2), round(max(failed), 2)] if failed else None
+
+
+def while_frozen(records, events: dict, begin: float) -> dict | None:
+    """The requests started while the model server was frozen, until it served again: their
+    outcomes and the slowest answer; and how long the stack took to replace it."""
+    if "freeze" not in events:
+        return None
+    start, end = events["freeze"], events.get("freeze_ready", float("inf"))
+    chosen = [r for r in records if start <= r[0] - begin < end]
+    return {
+        "requests": len(chosen),
+        "outcomes": dict(Counter(str(r[2]) for r in chosen)),
+        "slowest_answer_ms": round(max((r[3] for r in chosen), default=0.0), 1),
+        "replaced_after_s": round(events["freeze_replaced"] - start, 2)
+        if "freeze_replaced" in events
+        else None,
+        "serving_after_s": round(end - start, 2) if end != float("inf") else None,
+    }
 
 
 def command_line(pid: int) -> str:
@@ -144,7 +171,9 @@ class Stack:
     the processes it supervises, found by their command lines. Its stdout (the banner) and
     stderr (the log of every process it runs) are kept apart."""
 
-    def __init__(self, models_dir: Path, workdir: Path, replicas: int = 1):
+    def __init__(
+        self, models_dir: Path, workdir: Path, replicas: int = 1, hang_timeout_s: float = 10.0
+    ):
         self.grpc_port, self.rest_port, self.port = free_port(), free_port(), free_port()
         self.replicas = replicas
         self.url = f"http://127.0.0.1:{self.port}"
@@ -161,6 +190,7 @@ class Stack:
             "GATEWAY_LOG_LEVEL": "WARNING",
             "LOG_FORMAT": "json",
             "MODEL_SERVER_REPLICAS": str(replicas),
+            "STACK_HANG_TIMEOUT_S": str(hang_timeout_s),
         }
         with self.out_path.open("wb") as out, self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
@@ -259,6 +289,11 @@ class Stack:
                 for record in records
                 if record["logger"] == "serving.stack" and "restarting" in record["message"]
             ],
+            "hung": [
+                record["message"]
+                for record in records
+                if record["logger"] == "serving.stack" and " hung: " in record["message"]
+            ],
         }
 
 
@@ -273,6 +308,7 @@ class Chaos:
         self.timeline = timeline
         self.last = stack.replicas - 1
         self.killed: dict[int, int | None] = {}
+        self.frozen: int | None = None
 
     def due(self, name: str, share: float) -> bool:
         return name in self.timeline and share >= self.timeline[name] and name not in self.events
@@ -295,6 +331,16 @@ class Chaos:
             shutil.copytree(sums / "1", sums / ".staging-2")
             (sums / ".staging-2").rename(sums / "2")
             events["update"] = elapsed
+        if self.due("freeze", share):
+            self.frozen = stack.model_server_pid(0)
+            os.kill(self.frozen, signal.SIGSTOP)
+            events["freeze"] = elapsed
+        if "freeze" in events and "freeze_ready" not in events:
+            if "freeze_replaced" not in events:
+                if stack.model_server_pid(0) not in (None, self.frozen):
+                    events["freeze_replaced"] = elapsed
+            elif stack.models_ready(0):
+                events["freeze_ready"] = elapsed
 
     def _kill(self, replica: int) -> int | None:
         pid = self.stack.model_server_pid(replica)
@@ -360,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--replicas", type=int, default=1, help="MODEL_SERVER_REPLICAS")
     parser.add_argument("--out", type=Path, default=Path("reports/soak.json"))
+    parser.add_argument(
+        "--hang-timeout", type=float, default=10.0, help="STACK_HANG_TIMEOUT_S for the stack"
+    )
     args = parser.parse_args(argv)
     timeline = REPLICAS_TIMELINE if args.replicas > 1 else TIMELINE
 
@@ -372,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
             if not versions:
                 raise SystemExit(f"no {name} under {source}: run `make models` first")
             shutil.copytree(source / str(versions[-1]), models_dir / name / "1")
-        stack = Stack(models_dir, workdir, args.replicas)
+        stack = Stack(models_dir, workdir, args.replicas, args.hang_timeout)
         memory: dict[str, list[float]] = {}
         events: dict[str, float] = {}
         load = None
@@ -414,12 +463,15 @@ def main(argv: list[str] | None = None) -> int:
             1 for r in records if r[2] != 200 and r[0] + r[3] / 1000 - begin < events["kill"]
         ),
         "phases": summarize(records, begin, args.seconds, timeline["kill"]),
-        "failures_between_s": failure_window(records, begin),
+        "failures_between_s": failure_window(records, begin, events.get("freeze", args.seconds)),
+        "while_frozen": while_frozen(records, events, begin),
         "first_failed_answers": [
             [round(at - begin, 2), status, body] for at, status, body in load.failures[:5]
         ],
-        "other_than_200_or_503_s": [
-            round(r[0] - begin, 2) for r in records if r[2] not in (200, 503)
+        "other_than_200_or_503_s": [  # before the freeze (then 504s are expected)
+            round(r[0] - begin, 2)
+            for r in records
+            if r[2] not in (200, 503) and r[0] - begin < events.get("freeze", args.seconds)
         ],
         "memory_growth_mb": {
             name: {

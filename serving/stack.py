@@ -8,6 +8,11 @@ replicas with TFS_TARGET (their list, balanced round-robin by gRPC) and at repli
 API with TFS_REST_URL (the /v1/models/... passthrough). Any process that exits is
 started again after a backoff (STACK_RESTART_BACKOFF_S, 0.5, doubling to 10 s), its exit
 logged with its cause; while the model server is away the gateway stays up and answers 503.
+A hung process is a fault too: each child is probed every STACK_PROBE_INTERVAL_S (1) — the
+model server with a gRPC health check (any answer, even UNIMPLEMENTED, shows it alive), the
+gateway with GET /healthz — and one that has answered since it started but then answers no
+probe for STACK_HANG_TIMEOUT_S (10) is SIGKILLed and restarted like a crash (a process still
+loading its models has not answered yet, so it is never cut short).
 A process that crashes STACK_CRASH_LOOP_LIMIT (5) times within STACK_CRASH_LOOP_WINDOW_S (60)
 stops the stack with exit 1. SIGINT/SIGTERM stop both (gateway first, so nothing in flight
 loses its backend) and exit 0. STACK_READY_TIMEOUT_S (600) bounds the first wait for the models.
@@ -15,6 +20,7 @@ loses its backend) and exit 0. STACK_READY_TIMEOUT_S (600) bounds the first wait
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -24,8 +30,10 @@ import threading
 import time
 import urllib.request
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import grpc
 from pydantic import Field
 
 from client.grpc_client import ServingClient, ServingClientError
@@ -35,6 +43,7 @@ from serving.gateway.settings import DEFAULT_MODELS, GatewaySettings
 from serving.shutdown import terminate
 
 POLL_S = 0.2
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 log = logging.getLogger("serving.stack")
 
 
@@ -45,6 +54,8 @@ class StackSettings(launcher.LaunchSettings):
     crash_loop_limit: int = Field(5, alias="STACK_CRASH_LOOP_LIMIT", ge=1)
     crash_loop_window_s: float = Field(60.0, alias="STACK_CRASH_LOOP_WINDOW_S", gt=0)
     replicas: int = Field(1, alias="MODEL_SERVER_REPLICAS", ge=1, le=16)
+    probe_interval_s: float = Field(1.0, alias="STACK_PROBE_INTERVAL_S", gt=0)
+    hang_timeout_s: float = Field(10.0, alias="STACK_HANG_TIMEOUT_S", gt=0)
 
 
 REPLICA_PORT_STEP = 10
@@ -77,12 +88,19 @@ class Supervised:
     native_output: bool = False
     """The child also writes lines Python's logging does not format (TensorFlow's C++
     logging): its stderr is relayed through this process's log format (serving/logs.py)."""
+    probe: Callable[[float], bool] | None = None
+    """Whether the process answers within the given seconds; None: exits are all we watch."""
     process: subprocess.Popen | None = None
     restarts: int = 0
     crashes: deque = field(default_factory=deque)
     restart_at: float | None = None
+    answered_at: float | None = None
+    """When the current process last answered its probe (None: not since it started)."""
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _prober: threading.Thread | None = None
 
     def start(self) -> None:
+        self.answered_at = None
         relayed = self.native_output and logs.log_format() == "json"
         self.process = subprocess.Popen(
             self.command, env=self.env, stderr=subprocess.PIPE if relayed else None
@@ -92,9 +110,29 @@ class Supervised:
                 target=logs.relay, args=(self.process.stderr, self.name), daemon=True
             ).start()
         log.info("%s started (pid %d)", self.name, self.process.pid)
+        if self.probe is not None and self._prober is None:
+            self._prober = threading.Thread(target=self._probe_loop, daemon=True)
+            self._prober.start()
+
+    def _probe_loop(self) -> None:
+        """Probe whatever process runs now; note when it answered."""
+        interval = self.settings.probe_interval_s
+        while not self._stopping.is_set():
+            process = self.process
+            # an answer counts for the process that gave it, not for the one that replaced it
+            if process is not None and self.probe(interval) and process is self.process:
+                self.answered_at = time.monotonic()
+            self._stopping.wait(interval)
+
+    def hung(self, now: float) -> bool:
+        """The process answered its probe once, then not for STACK_HANG_TIMEOUT_S."""
+        return (
+            self.answered_at is not None and now - self.answered_at > self.settings.hang_timeout_s
+        )
 
     def check(self, now: float) -> None:
-        """Notice an exit and schedule the restart; start it when its pause is over."""
+        """Notice an exit, or a hang (then kill), and schedule the restart; start it when its
+        pause is over."""
         if self.restart_at is not None:
             if now >= self.restart_at:
                 self.restart_at = None
@@ -102,6 +140,16 @@ class Supervised:
                 self.start()
             return
         code = self.process.poll()
+        if code is None and self.hung(now):
+            log.warning(
+                "%s (pid %d) hung: no answer to its probe for %.1f s; killing it",
+                self.name,
+                self.process.pid,
+                now - self.answered_at,
+            )
+            self.answered_at = None
+            self.process.kill()
+            code = self.process.wait()
         if code is None:
             return
         self.crashes.append(now)
@@ -126,6 +174,7 @@ class Supervised:
         self.restart_at = now + pause
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.process is not None:
             terminate(self.process)
 
@@ -139,12 +188,34 @@ def models_available(client: ServingClient) -> bool:
         return False
 
 
-def gateway_alive(port: int) -> bool:
+def gateway_alive(port: int, timeout: float = 2) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+        url = f"http://127.0.0.1:{port}/healthz"
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status == 200
     except OSError:
         return False
+
+
+def grpc_answers(address: str) -> Callable[[float], bool]:
+    """A probe of the gRPC server at `address`: a health check (grpc.health.v1, as Kubernetes'
+    gRPC probe sends) that gets any answer in time, SERVING or not, even UNIMPLEMENTED from a
+    server without the health service. The probe's channel is its own, so it never waits
+    behind the stack's other calls."""
+    channel = grpc.insecure_channel(address)
+    check = channel.unary_unary(HEALTH_CHECK)
+
+    def answers(timeout: float) -> bool:
+        try:
+            check(b"", timeout=timeout)
+        except grpc.RpcError as error:
+            return error.code() not in (
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                grpc.StatusCode.UNAVAILABLE,
+            )
+        return True
+
+    return answers
 
 
 def wait_for(check, children: list[Supervised], timeout: float, what: str) -> None:
@@ -188,6 +259,7 @@ def main() -> int:
             server_env,
             settings,
             native_output=True,
+            probe=grpc_answers(f"127.0.0.1:{replica.grpc_port}"),
         )
         for index, replica in enumerate(replicas)
     ]
@@ -197,7 +269,11 @@ def main() -> int:
         "TFS_REST_URL": f"http://127.0.0.1:{settings.rest_port}",
     }
     gateway = Supervised(
-        "gateway", [sys.executable, "-m", "serving.gateway"], gateway_env, settings
+        "gateway",
+        [sys.executable, "-m", "serving.gateway"],
+        gateway_env,
+        settings,
+        probe=functools.partial(gateway_alive, gateway_port),
     )
     signal.signal(signal.SIGTERM, _interrupt)
     clients = [

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
 
 import pytest
 
 from serving.stack import CrashLoop, StackSettings, Supervised, exit_cause
+from tests.waiting import wait_until
 
 
 def crashing(settings: StackSettings) -> Supervised:
@@ -59,10 +61,60 @@ def test_crashes_outside_the_window_are_forgotten():
     settings = StackSettings(restart_backoff_s=0.01, crash_loop_limit=2, crash_loop_window_s=0.05)
     child = crashing(settings)
     child.start()
+    now = time.monotonic()
     for _ in range(3):
         run_until_exit(child)
-        time.sleep(0.1)
-        child.check(time.monotonic())
+        now += 1  # each exit noticed a second after the last: outside the 0.05 s window
+        child.check(now)
         child.check(child.restart_at)
     assert child.restarts == 3
+    child.stop()
+
+
+class Switch:
+    """A probe the test answers for: alive until switched off."""
+
+    def __init__(self):
+        self.on = True
+        self.asked = threading.Event()
+
+    def __call__(self, timeout: float) -> bool:
+        self.asked.set()
+        return self.on
+
+
+def test_a_process_that_stops_answering_its_probe_is_killed_and_restarted(caplog):
+    settings = StackSettings(restart_backoff_s=0.01, probe_interval_s=0.01, hang_timeout_s=5)
+    probe = Switch()
+    child = Supervised(
+        "sleeper", [sys.executable, "-c", "import time; time.sleep(600)"], {}, settings, probe=probe
+    )
+    child.start()
+    first = child.process
+    answered = wait_until(lambda: child.answered_at, what="first answer to the probe")
+    child.check(answered + 4)  # not yet hung
+    assert first.poll() is None
+    probe.on = False
+    child.check(answered + 6)
+    assert first.returncode == -signal.SIGKILL
+    assert "sleeper (pid" in caplog.text and "hung: no answer to its probe" in caplog.text
+    assert "killed by SIGKILL; restarting" in caplog.text
+    child.check(child.restart_at)
+    assert child.process is not first and child.restarts == 1
+    assert child.answered_at is None  # the new process has to answer before it can hang
+    child.stop()
+
+
+def test_a_process_that_never_answered_is_not_called_hung():
+    """A model server still loading its models answers no probe yet: not a hang."""
+    settings = StackSettings(probe_interval_s=0.01, hang_timeout_s=0.01)
+    probe = Switch()
+    probe.on = False
+    child = Supervised(
+        "loader", [sys.executable, "-c", "import time; time.sleep(600)"], {}, settings, probe=probe
+    )
+    child.start()
+    assert probe.asked.wait(30)
+    child.check(time.monotonic() + 3600)
+    assert child.process.poll() is None
     child.stop()
