@@ -344,10 +344,11 @@ class BatchingSession:
         thread that finishes the task wakes the loop. The deadline drops the task from the
         queue once it passes; the caller's own wait ends when its transport cancels it (gRPC
         cancels a call at its deadline), so no timer is set per request. (A zero-row run,
-        which TF Serving does not batch, runs at once.)"""
+        which TF Serving does not batch, runs at once, on a worker thread: a session run on
+        the loop — an XLA compile, say — would stall every call in the process.)"""
         rows = self._rows(feeds)
         if rows == 0:
-            return self._run(feeds, fetches)
+            return await asyncio.to_thread(self._run, feeds, fetches)
         loop = asyncio.get_running_loop()
         finished = loop.create_future()
         task = _Task(

@@ -154,6 +154,7 @@ class ModelServerCore:
         """A _Call on the version `spec` resolves to; its outcome and latency are recorded."""
         started = time.perf_counter()
         servable, error = None, None
+        self.metrics.seqserve_in_flight.increment(spec.name)
         try:
             servable = self.manager.resolve(spec.name, spec.version, spec.label)
             yield _Call(self.metrics, spec, api, servable)
@@ -161,6 +162,7 @@ class ModelServerCore:
             error = failure
             raise
         finally:
+            self.metrics.seqserve_in_flight.increment(spec.name, by=-1)
             labels = (
                 spec.name,
                 servable.version if servable else spec.version or "",

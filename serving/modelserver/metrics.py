@@ -80,6 +80,12 @@ class Counter(_Metric):
         return [f"{self.name}{{{self._label_text(key)}}} {count}" for key, count in cells]
 
 
+class Gauge(Counter):
+    """A count that goes up and down."""
+
+    kind = "gauge"
+
+
 class Sampler(_Metric):
     """A histogram with explicit bucket limits (the last is DBL_MAX, shown as +Inf)."""
 
@@ -160,6 +166,8 @@ class ServerMetrics:
             "seqserve_request_latency_seconds", version_labels, SECONDS_BUCKETS
         )
         self.seqserve_batch_size = Sampler("seqserve_batch_size", ("model_name",), SIZE_BUCKETS)
+        self.seqserve_in_flight = Gauge("seqserve_requests_in_flight", ("model_name",))
+        """Inference requests accepted and not yet answered (what a drain waits for)."""
 
     def all(self) -> list[_Metric]:
         return sorted(

@@ -7,15 +7,14 @@ server's plain 404 page); a request that matches no route is "Malformed request"
 `{"error": message}` with the status's HTTP code; OPTIONS answers CORS preflights, and
 --rest_api_enable_cors_support adds the CORS headers.
 
-Two additions of this server: a bound on concurrent requests (--rest_api_num_threads; a
-request that cannot start within --rest_api_timeout_in_ms gets 504) and on the body size (413).
+One addition of this server: a bound on the body size (413). The HTTP server under it is
+rest_server.py (--rest_api_num_threads threads run requests; more wait their turn).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from urllib.parse import unquote
 
@@ -27,7 +26,6 @@ from protocol.messages import get_model_metadata_pb2
 from serving.modelserver import rest_json
 from serving.modelserver.core import ModelServerCore, ModelSpec
 from serving.modelserver.errors import (
-    DeadlineExceeded,
     InvalidArgument,
     ServingError,
     code_name,
@@ -72,7 +70,6 @@ class RestApi:
         core: ModelServerCore,
         prometheus_path: str | None = None,
         timeout_seconds: float = 30.0,
-        max_concurrent: int = 64,
         cors: bool = False,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ):
@@ -81,7 +78,6 @@ class RestApi:
         self.timeout_seconds = timeout_seconds
         self.cors = cors
         self.max_body_bytes = max_body_bytes
-        self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -111,12 +107,7 @@ class RestApi:
         deadline = time.monotonic() + self.timeout_seconds
         model, method, error = "", "", None
         try:
-            if not self._slots.acquire(timeout=self.timeout_seconds):
-                raise DeadlineExceeded("Deadline exceeded waiting for a free REST worker")
-            try:
-                model, method, body = self._dispatch(request, _raw_path(environ), deadline)
-            finally:
-                self._slots.release()
+            model, method, body = self._dispatch(request, _raw_path(environ), deadline)
             response = Response(body, content_type="application/json")
         except ServingError as failure:
             error = failure

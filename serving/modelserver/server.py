@@ -3,7 +3,7 @@
 Start-up follows TF Serving's `Server::BuildAndStart` (`model_servers/server.cc`): the flags
 are checked, the configured models are loaded and awaited (a model that cannot load fails the
 start), and only then do the gRPC and REST ports open. gRPC is served by grpc.aio on an event
-loop of its own thread (see grpc_api.py); REST by a threaded WSGI server.
+loop of its own thread (see grpc_api.py); REST by waitress (see rest_server.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from werkzeug.serving import make_server
 
 from serving.modelserver import config, grpc_api, inference
 from serving.modelserver import flags as server_flags
@@ -27,6 +26,7 @@ from serving.modelserver.grpc_api import ModelServicer, PredictionServicer
 from serving.modelserver.manager import ManagerOptions, ModelManager
 from serving.modelserver.metrics import ServerMetrics
 from serving.modelserver.rest_api import RestApi
+from serving.modelserver.rest_server import RestServer
 from serving.modelserver.servable import load_bundle, session_config
 from serving.modelserver.warmup import run_warmup
 
@@ -114,8 +114,7 @@ class ModelServer:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._blocking.shutdown(wait=False)
         if self._rest is not None:
-            self._rest.shutdown()
-            self._rest.server_close()
+            self._rest.stop(grace_seconds)
         if self._scheduler is not None:
             self._scheduler.stop()
 
@@ -175,13 +174,15 @@ class ModelServer:
             self.core,
             prometheus_path,
             timeout_seconds=flags.rest_api_timeout_in_ms / 1000,
-            max_concurrent=flags.rest_api_num_threads,
             cors=flags.rest_api_enable_cors_support,
         )
-        self._rest = make_server("0.0.0.0", flags.rest_api_port, app, threaded=True)
-        self._rest.daemon_threads = False
-        self._rest.block_on_close = True
-        self._thread(self._rest.serve_forever, "rest")
+        self._rest = RestServer(
+            app,
+            flags.rest_api_port,
+            threads=flags.rest_api_num_threads,
+            idle_timeout_s=flags.rest_api_timeout_in_ms / 1000,
+        )
+        self._rest.start()
         print(f"Exporting HTTP/REST API at:localhost:{flags.rest_api_port} ...", flush=True)
 
     def _load(self, name: str, version: int, path: Path) -> Servable:

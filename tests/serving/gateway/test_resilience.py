@@ -24,6 +24,7 @@ from loadtest.processes import (
     start_model_server,
     write_models_config,
 )
+from tests.waiting import wait_until
 
 SUM_BODY = json.dumps({"sequences": [[1, 0, 1, 1]]}).encode()
 JSON = {"Content-Type": "application/json"}
@@ -97,10 +98,11 @@ class Load:
 def test_sigterm_to_the_gateway_finishes_in_flight_and_refuses_new(sum_stack):
     gateway = sum_stack["gateway"]
     load = Load(gateway.rest_url + "/v1/sum", SUM_BODY, threads=6, new_connections=True)
-    time.sleep(2)
+    wait_until(lambda: sum(r[1] == 200 for r in load.records) > 10, what="11 answers")
     gateway.process.send_signal(signal.SIGTERM)
     assert gateway.process.wait(30) == 0
-    time.sleep(0.5)
+    after = len(load.records)
+    wait_until(lambda: len(load.records) >= after + 6, what="each client tried once more")
     outcomes = load.stop()
     print(f"gateway SIGTERM under load: {dict(outcomes)}")
     assert outcomes[200] > 10

@@ -7,6 +7,7 @@ server's own choice (see serving/modelserver/batching.py).
 """
 
 import asyncio
+import re
 import threading
 import time
 
@@ -17,24 +18,47 @@ from serving.modelserver.batching import BatchingOptions, BatchingSession, Share
 from serving.modelserver.config_protos import BatchingParameters
 from serving.modelserver.errors import DeadlineExceeded, InvalidArgument, Unavailable
 from serving.modelserver.metrics import ServerMetrics
+from tests.waiting import wait_until
 
 
 class Recorder:
-    """A fake Session::Run: y = 2x for the feed "x:0", remembering every batch it ran."""
+    """A fake Session::Run: y = 2x for the feed "x:0", remembering every batch it ran. With
+    a gate, each run says it has started, then waits until the test opens the gate."""
 
-    def __init__(self, delay=0.0, fail=None):
+    def __init__(self, fail=None, gated=False):
         self.batches = []
-        self.delay = delay
         self.fail = fail
         self.lock = threading.Lock()
+        self.started = threading.Semaphore(0)
+        self.gate = threading.Event()
+        if not gated:
+            self.gate.set()
+        self.threads_seen: list[int] = []
 
     def __call__(self, feeds, fetches):
         with self.lock:
             self.batches.append(feeds["x:0"].copy())
-        time.sleep(self.delay)
+            self.threads_seen.append(threading.active_count())
+        self.started.release()
+        assert self.gate.wait(30)
         if self.fail:
             raise self.fail
         return [feeds["x:0"] * 2 for _ in fetches]
+
+
+def in_thread(call, *args, **kwargs) -> tuple[threading.Thread, list]:
+    """Run `call` in a thread; the list gets its result or exception."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(call(*args, **kwargs))
+        except Exception as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
 
 
 def session(run, threads=1, **options):
@@ -131,16 +155,20 @@ def test_variable_length_inputs_are_padded_with_their_first_element():
 
 
 def test_a_full_queue_answers_unavailable_at_once():
-    run = Recorder(delay=0.5)
+    run = Recorder(gated=True)
     batching = session(run, max_batch_size=1, max_enqueued_batches=1)
-    threading.Thread(target=batching.run, args=({"x:0": np.ones((1, 1))}, ["y:0"])).start()
-    time.sleep(0.1)
-    threading.Thread(target=batching.run, args=({"x:0": np.ones((1, 1))}, ["y:0"])).start()
-    time.sleep(0.1)
-    started = time.monotonic()
-    with pytest.raises(Unavailable, match=r"The batch scheduling queue .* is full"):
-        batching.run({"x:0": np.ones((1, 1))}, ["y:0"])
-    assert time.monotonic() - started < 1.0
+    running, _ = in_thread(batching.run, {"x:0": np.ones((1, 1))}, ["y:0"])
+    assert run.started.acquire(timeout=30)
+    queued, _ = in_thread(batching.run, {"x:0": np.ones((1, 1))}, ["y:0"])
+    queue = next(iter(batching._queues.values()))
+    wait_until(lambda: queue._queued_rows == 1, what="the second request queued")
+    third, outcome = in_thread(batching.run, {"x:0": np.ones((1, 1))}, ["y:0"])
+    third.join(30)  # refused without waiting for the gate
+    assert isinstance(outcome[0], Unavailable)
+    assert re.search(r"The batch scheduling queue .* is full", str(outcome[0]))
+    run.gate.set()
+    running.join(30)
+    queued.join(30)
 
 
 @pytest.mark.parametrize(
@@ -165,14 +193,16 @@ def test_an_error_reaches_every_request_of_the_batch():
 
 
 def test_a_request_past_its_deadline_leaves_the_queue_unrun():
-    slow = Recorder(delay=0.5)
+    slow = Recorder(gated=True)
     batching = session(slow, max_batch_size=1)
-    threading.Thread(target=batching.run, args=({"x:0": np.ones((1, 1))}, ["y:0"])).start()
-    time.sleep(0.1)
+    running, _ = in_thread(batching.run, {"x:0": np.ones((1, 1))}, ["y:0"])
+    assert slow.started.acquire(timeout=30)
     with pytest.raises(DeadlineExceeded):
         batching.run({"x:0": np.full((1, 1), 9.0)}, ["y:0"], deadline=time.monotonic() + 0.1)
-    time.sleep(0.6)
-    assert all(batch[0, 0] != 9.0 for batch in slow.batches)
+    slow.gate.set()
+    running.join(30)
+    batching.run({"x:0": np.full((1, 1), 5.0)}, ["y:0"])  # runs after anything still queued
+    assert [batch[0, 0] for batch in slow.batches] == [1.0, 5.0]
 
 
 def test_every_model_shares_one_pool_of_batch_threads():
@@ -202,40 +232,55 @@ def test_options_come_from_batching_parameters_with_tf_servings_defaults():
 def test_requests_submitted_from_an_event_loop_share_a_batch_without_threads():
     """The gRPC path: coroutines queue their rows and are woken by the batch thread; no
     thread waits for them meanwhile."""
-    recorder = Recorder(delay=0.1)
+    recorder = Recorder()
     batching = session(recorder, max_batch_size=8, batch_timeout_micros=20_000)
     threads_before = threading.active_count()
 
     async def main():
         rows = [np.full((1, 2), float(i), np.float32) for i in range(4)]
-        pending = [batching.submit({"x:0": row}, ["y:0"]) for row in rows]
-        answers = asyncio.ensure_future(asyncio.gather(*pending))
-        await asyncio.sleep(0.05)
-        threads_while_waiting = threading.active_count()
-        return rows, await answers, threads_while_waiting
+        return rows, await asyncio.gather(*(batching.submit({"x:0": row}, ["y:0"]) for row in rows))
 
-    rows, answers, threads_while_waiting = asyncio.run(main())
+    rows, answers = asyncio.run(main())
     for row, (answer,) in zip(rows, answers, strict=True):
         np.testing.assert_array_equal(answer, row * 2)
     assert [len(batch) for batch in recorder.batches] == [4]
-    assert threads_while_waiting == threads_before
+    assert recorder.threads_seen == [threads_before]  # counted while all four waited
 
 
 def test_a_cancelled_submission_leaves_the_queue():
     """gRPC cancels a call at its deadline: the task is withdrawn, never run."""
-    recorder = Recorder(delay=0.3)
+    recorder = Recorder(gated=True)
     batching = session(recorder, max_batch_size=1)
 
     async def main():
         first = asyncio.ensure_future(batching.submit({"x:0": np.ones((1, 2))}, ["y:0"]))
-        await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(recorder.started.acquire, timeout=30)
         second = asyncio.ensure_future(batching.submit({"x:0": np.zeros((1, 2))}, ["y:0"]))
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # the second task runs up to its wait: queued
         second.cancel()
-        await first
         with pytest.raises(asyncio.CancelledError):
-            await second
+            await second  # withdrawn while the batch thread is still busy with the first
+        recorder.gate.set()
+        await first
+        await batching.submit({"x:0": np.full((1, 2), 3.0)}, ["y:0"])  # after anything queued
 
     asyncio.run(main())
-    time.sleep(0.4)
-    assert [batch.tolist() for batch in recorder.batches] == [[[1.0, 1.0]]]
+    assert [batch.tolist() for batch in recorder.batches] == [[[1.0, 1.0]], [[3.0, 3.0]]]
+
+
+def test_a_zero_row_run_from_the_event_loop_runs_off_the_loop():
+    """TF Serving does not batch an empty request; it still must not run the session on the
+    gRPC event loop, where a slow run (an XLA compile) would stall every call."""
+    threads = []
+
+    def run(feeds, fetches):
+        threads.append(threading.current_thread())
+        return [feeds["x:0"] * 2 for _ in fetches]
+
+    async def submit_empty():
+        result = await session(run).submit({"x:0": np.zeros((0, 3), np.float32)}, ["y:0"])
+        return result, threading.current_thread()
+
+    (result,), loop_thread = asyncio.run(submit_empty())
+    assert result.shape == (0, 3)
+    assert threads and threads[0] is not loop_thread

@@ -19,6 +19,7 @@ from protocol.messages import (
     prediction_service_pb2_grpc,
 )
 from protocol.tensors import to_tensor_proto
+from tests.waiting import wait_until
 
 State = get_model_status_pb2.ModelVersionStatus
 
@@ -117,7 +118,7 @@ def test_publish_corrupt_and_roll_back_under_load_without_a_failed_request(serve
         assert failed.status.error_code == grpc.StatusCode.OUT_OF_RANGE.value[0]
         assert "Read less bytes than requested" in failed.status.error_message
         served_before = len(load.versions)
-        time.sleep(2)
+        wait_until(lambda: len(load.versions) > served_before + 50, what="50 more answers")
         assert set(load.versions[served_before:]) == {2}
 
         shutil.rmtree(server.base / "2")
