@@ -5,8 +5,9 @@ line before it loads TensorFlow, so a mistake is reported at once: `--version` p
 exits 0; a flag value that does not parse prints the usage and exits 255; unknown arguments
 are reported and ignored; XLA JIT compilation is disabled unless
 --xla_cpu_compilation_enabled or --xla_gpu_compilation_enabled; a server that cannot start
-prints "Failed to start server. Error: ..." and exits 255. SIGTERM and SIGINT drain in-flight
-requests and exit 0.
+prints "Failed to start server. Error: ..." and exits 255. The custom ops TF Serving links
+(TF Text, TF Decision Forests) are registered when their packages are installed
+(custom_ops.py). SIGTERM and SIGINT drain in-flight requests and exit 0.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 
 from serving import logs
+from serving.modelserver import custom_ops
 from serving.modelserver import flags as server_flags
 from serving.modelserver.errors import ServingError
 
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not (flags.xla_cpu_compilation_enabled or flags.xla_gpu_compilation_enabled):
         disable_xla_compilation()
+    custom_ops.register()
     try:
         server = ModelServer(flags)
         signal.signal(signal.SIGTERM, lambda *_: server.request_stop())

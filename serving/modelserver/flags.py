@@ -125,13 +125,7 @@ FLAGS = (
     ),
     Flag("xla_cpu_compilation_enabled", bool, False, "allow XLA JIT compilation on CPU"),
     Flag("xla_gpu_compilation_enabled", bool, False, "allow XLA JIT compilation on CPU and GPU"),
-    Flag(
-        "enable_profiler",
-        bool,
-        True,
-        "serve TensorFlow's profiler over gRPC",
-        "the profiler service is not registered on the embedded server's gRPC port",
-    ),
+    Flag("enable_profiler", bool, True, "serve TensorFlow's profiler on the gRPC port"),
     Flag(
         "thread_pool_factory_config_file",
         str,

@@ -25,6 +25,7 @@ from serving.modelserver.core import ModelServerCore, Servable
 from serving.modelserver.grpc_api import ModelServicer, PredictionServicer
 from serving.modelserver.manager import ManagerOptions, ModelManager
 from serving.modelserver.metrics import ServerMetrics
+from serving.modelserver.profiler import ProfilerRelay
 from serving.modelserver.rest_api import RestApi
 from serving.modelserver.rest_server import RestServer
 from serving.modelserver.servable import load_bundle, session_config
@@ -144,6 +145,8 @@ class ModelServer:
         )
         model = ModelServicer(self.core, self.reload_config, self._blocking)
         self._grpc.add_generic_rpc_handlers(grpc_api.handlers(prediction, model))
+        if flags.enable_profiler:
+            self._grpc.add_generic_rpc_handlers([ProfilerRelay()])
         if flags.enable_grpc_healthcheck_service:
             self._health = health_aio.HealthServicer()
             for service in HEALTH_SERVICES:

@@ -7,6 +7,7 @@ Predict from a stub with no deadline at all, the way a plain generated client do
 """
 
 import json
+import threading
 import time
 
 import grpc
@@ -335,3 +336,57 @@ def test_tf_saved_model_save_multiple_signatures(own_server, tmp_path):
     server = own_server("--model_name=default", f"--model_base_path={base}")
     verify_predict(server, 2.0, signature_name="custom_signature_key")
     verify_predict(server, 1.0)
+
+
+def test_profiler_service_with_valid_trace_request(default_server, tmp_path):
+    """test_profiler_service_with_valid_trace_request: TensorFlow's profiler client traces the
+    server through its gRPC port while REST predictions run. (TF Serving's test only calls
+    trace; this one also checks that the trace TensorFlow wrote into the logdir exists.)"""
+    from tensorflow.python.profiler import profiler_client
+
+    stop = threading.Event()
+
+    def predict_meanwhile():
+        while not stop.is_set():
+            call_rest(default_server.rest_url + "/v1/models/default:predict", {"instances": [2.0]})
+
+    sender = threading.Thread(target=predict_meanwhile)
+    sender.start()
+    logdir = tmp_path / "logs"
+    logdir.mkdir()
+    try:
+        profiler_client.trace(default_server.grpc_address, str(logdir), 1000, "", 10)
+    finally:
+        stop.set()
+        sender.join()
+    assert list(logdir.rglob("*.xplane.pb")), sorted(logdir.rglob("*"))
+
+
+def test_sequential_keras_saved_model_save_under_keras_3(own_server, tmp_path):
+    """test_sequential_keras_saved_model_save, with Keras 3: the same model (Input named x, a
+    Lambda named y) saved by tf.saved_model.save. Keras 3 names serving_default's input
+    `inputs` and its output `output_0` whatever the layers are called (Keras 2 used x and y),
+    so TF Serving's request for x fails on any server; the model serves under its own names."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential(
+        [
+            keras.layers.Input(dtype="float32", shape=(1,), name="x"),
+            keras.layers.Lambda(lambda x: x, name="y"),
+        ]
+    )
+    base = tmp_path / "keras_sequential_saved_model_save"
+    tf.saved_model.save(model, str(base / "00000123"))
+    server = own_server("--model_name=default", f"--model_base_path={base}")
+    with pytest.raises(grpc.RpcError) as keras_2_names:
+        prediction_stub(server).Predict(
+            predict_x(batch_input=True, specify_output=False), RPC_TIMEOUT
+        )
+    assert keras_2_names.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    request = predict_x(batch_input=True, specify_output=False)
+    request.inputs["inputs"].CopyFrom(request.inputs.pop("x"))
+    result = prediction_stub(server).Predict(request, RPC_TIMEOUT)
+    assert list(result.outputs) == ["output_0"]
+    assert result.outputs["output_0"].float_val == [2.0]
+    verify_model_spec(result.model_spec, "default", "serving_default", VERSION)
