@@ -2,8 +2,8 @@
 
 SERVING_BACKEND picks it (default `auto`):
   tfserving  the `tensorflow_model_server` binary on PATH;
-  docker     the `tensorflow/serving` image (`:latest-gpu` with `--gpus all` when nvidia-smi
-             sees a GPU), with the models and rendered configs mounted;
+  docker     the `tensorflow/serving` image of TF_SERVING_RELEASE (`-gpu`, with `--gpus all`,
+             when nvidia-smi sees a GPU), with the models and rendered configs mounted;
   embedded   `python -m serving.modelserver`, the TF-Serving-compatible server in this repo;
   auto       the first of those that is there.
 All three get the same flags and the same rendered config files. Settings (env, defaults):
@@ -35,6 +35,13 @@ MODELS_CONFIG_HEADER = (
     "# where known); shared by the real server, its images and the embedded one.\n"
 )
 CONTAINER_MODELS, CONTAINER_CONFIG = "/models", "/config"
+TF_SERVING_RELEASE = "2.21.0"
+"""The TensorFlow Serving release the images run (docker backend, docker-compose.yml, the
+Kubernetes tfserving-gpu overlay): the newest, whose tensorflow-serving-api wheel is 2.21.0."""
+TF_SERVING_TENSORFLOW = "2.21.0"
+"""The TensorFlow that release is built on (its WORKSPACE pins TensorFlow's 2.21 release
+branch): `tests/serving/test_tfserving_release.py` loads every export in it, in a virtual
+environment of its own, the way TF Serving does."""
 
 
 class LaunchSettings(EnvSettings):
@@ -154,7 +161,8 @@ def command(settings: LaunchSettings) -> list[str]:
     if backend == "docker":
         render_configs(settings, CONTAINER_MODELS)
         gpu = gpu_available()
-        image = f"{settings.image}:latest-gpu" if gpu else f"{settings.image}:latest"
+        tag = f"{TF_SERVING_RELEASE}-gpu" if gpu else TF_SERVING_RELEASE
+        image = f"{settings.image}:{tag}"
         return [
             "docker",
             "run",

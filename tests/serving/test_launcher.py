@@ -92,7 +92,7 @@ def test_docker_mounts_models_and_configs_and_uses_the_gpu_image_when_there_is_o
     monkeypatch.setattr(launcher, "gpu_available", lambda: True)
     argv = command(settings(tmp_path, "docker"))
     assert argv[:5] == ["docker", "run", "--rm", "--init", "--gpus"]
-    assert "tensorflow/serving:latest-gpu" in argv
+    assert f"tensorflow/serving:{launcher.TF_SERVING_RELEASE}-gpu" in argv
     assert f"{tmp_path / 'models'}:/models:ro" in argv
     assert "--model_config_file=/config/models.config" in argv
     assert 'base_path: "/models/forecaster"' in (tmp_path / "run" / "models.config").read_text()
