@@ -76,10 +76,10 @@ def timed_reads() -> Iterator[None]:
     TimeoutError into ClientDisconnected; its context still says why.)"""
     client_socket = request.environ.get("gunicorn.socket")
     seconds = gateway().settings.body_timeout_s
-    left = g.deadline.remaining()
+    g.deadline.remaining()  # 504 if nothing is left to read with
     cutoff = None
     if client_socket is not None:
-        client_socket.settimeout(min(seconds, left))
+        client_socket.settimeout(seconds)
         cutoff = CUTOFFS.add(client_socket, g.deadline.expires_at)
     length = request.content_length
     awaited = f"the {length} bytes declared" if length else "the end of the chunked body"
