@@ -50,6 +50,31 @@ def answer(error: ApiError) -> bytes:
     return head.encode("latin-1") + body
 
 
+def honour_connection_close(app):
+    """The WSGI app, with its `Connection: close` kept. gunicorn drops hop-by-hop headers from
+    an application's response and answers `Connection: keep-alive` whenever the length is
+    known, so after an early 413 or 408 (body unread, connection drained, then closed) the
+    client would send its next request on a connection about to close, and lose it. Here such
+    a response makes gunicorn close the connection itself (`Response.force_close`, reached
+    through the `start_response` it passed), so the header it sends says close (RFC 9112
+    section 9.6) and clients open a new connection."""
+
+    def closing_app(environ, start_response):
+        def start(status, headers, exc_info=None):
+            closes = any(
+                name.lower() == "connection" and value.lower() == "close" for name, value in headers
+            )
+            if closes and hasattr(
+                owner := getattr(start_response, "__self__", None), "force_close"
+            ):
+                owner.force_close()
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return closing_app
+
+
 class Gevent(JsonHeadErrors, GeventWorker):
     """GATEWAY_WORKER_CLASS=gevent (the default)."""
 

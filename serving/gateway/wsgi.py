@@ -10,7 +10,8 @@ if monkey.is_module_patched("socket"):  # a gevent worker: gRPC must cooperate w
 from serving import logs
 from serving.gateway.app import create_app
 from serving.gateway.settings import GatewaySettings
+from serving.gateway.workers import honour_connection_close
 
 settings = GatewaySettings.from_env()
 logs.configure(settings.log_level)
-app = create_app(settings)
+app = honour_connection_close(create_app(settings))

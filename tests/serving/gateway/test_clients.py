@@ -108,10 +108,30 @@ def test_a_body_over_the_limit_is_a_413_every_client_receives(gateway, send):
     assert send(gateway.rest_url + "/v1/sum") == (413, TOO_LARGE)
 
 
-def test_the_next_request_after_a_413_is_served(gateway):
-    assert with_requests(gateway.rest_url + "/v1/sum")[0] == 413
-    response = requests.post(gateway.rest_url + "/v1/sum", json={"sequences": [[1, 1]]}, timeout=30)
-    assert response.status_code == 200
+def test_the_next_request_on_a_kept_alive_connection_after_a_413_is_served(gateway):
+    """The 413 says `Connection: close` and the gateway closes, so a client that keeps its
+    connections alive sends its next request on a new one, which is answered: http.client
+    (one HTTPConnection object), a requests Session and an httpx Client, each several times."""
+    parts = urlsplit(gateway.rest_url)
+    connection = http_client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    session, client = requests.Session(), httpx.Client(timeout=30)
+    url = gateway.rest_url + "/v1/sum"
+    for _ in range(3):
+        connection.request("POST", "/v1/sum", body=OVER, headers=JSON)
+        response = connection.getresponse()
+        assert (response.status, response.getheader("Connection")) == (413, "close")
+        response.read()
+        connection.request("POST", "/v1/sum", body=SMALL, headers=JSON)
+        response = connection.getresponse()
+        assert response.status == 200, response.read()
+        assert json.loads(response.read())["sums"]
+        assert session.post(url, data=OVER, headers=JSON).status_code == 413
+        assert session.post(url, data=SMALL, headers=JSON).status_code == 200
+        assert client.post(url, content=OVER, headers=JSON).status_code == 413
+        assert client.post(url, content=SMALL, headers=JSON).status_code == 200
+    connection.close()
+    session.close()
+    client.close()
 
 
 @pytest.mark.parametrize("send", EVERY_CLIENT)
