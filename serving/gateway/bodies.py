@@ -5,6 +5,7 @@ in size and by the request's deadline in time."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
@@ -23,6 +24,9 @@ from serving.gateway.errors import (
 )
 from serving.gateway.extension import gateway
 
+ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
+"""A version in the query string (str.isdigit() also takes '²' and '１', which int() refuses or
+reads as 1)."""
 CUTOFFS = Cutoffs()
 """This worker's cutoffs: each body read ends when its request's deadline does."""
 
@@ -124,7 +128,7 @@ def pin_of(body: dict) -> Pin:
     is a JSON integer, as the OpenAPI document says; in the query string, digits."""
     version = body.get("version")
     if version is None and (query := request.args.get("version")) is not None:
-        version = int(query) if query.isdigit() else query
+        version = int(query) if ASCII_DIGITS.fullmatch(query) else query
     label = body.get("label", request.args.get("label"))
     if version is not None and label is not None:
         raise InvalidInput("version, label: give one or the other, not both")

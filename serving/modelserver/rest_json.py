@@ -92,9 +92,37 @@ def parse_object(body: bytes) -> dict:
         ) from None
     except RecursionError:
         raise InvalidArgument("JSON Parse error: the document nests too deeply") from None
+    if SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(document):
+        raise InvalidArgument(
+            "JSON Parse error: The surrogate pair in string is invalid. at offset: "
+            f"{SURROGATE_ESCAPE.search(text).start()}"
+        )
     if not isinstance(document, dict):
         raise InvalidArgument(f"JSON Value: {debug_string(document)} Is not object")
     return document
+
+
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A \\uD800–\\uDFFF escape: only a document holding one can hold a lone surrogate."""
+
+
+def _has_lone_surrogate(document) -> bool:
+    """Whether a string (key or value) holds half a surrogate pair, which is no UTF-8 text
+    (rapidjson refuses it while parsing; Python's parser lets it through)."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def signature_name(document: dict) -> str:
@@ -732,7 +760,10 @@ def _shape(shape) -> str:
 
 
 def _parse_int(text: str):
-    """Integers past uint64 are doubles to rapidjson."""
+    """Integers past uint64 are doubles to rapidjson (and one too long for a double is too big:
+    Python's int() would refuse past 4,300 digits with a ValueError of its own)."""
+    if len(text) > len(str(2**64)):
+        return _parse_float(text)
     value = int(text)
     return value if -(2**63) <= value < 2**64 else _parse_float(text)
 

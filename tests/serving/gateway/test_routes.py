@@ -251,6 +251,14 @@ def test_a_version_or_label_pins_the_call(client, backend, url, extra, pin):
     ("url", "extra", "message"),
     [
         ("/v1/sum?version=x", {}, "version: expected an integer, got a string"),
+        # str.isdigit() takes both; int() refuses the first and reads the second as 1
+        ("/v1/sum?version=%C2%B2", {}, "version: expected an integer, got a string"),
+        ("/v1/sum?version=%EF%BC%91", {}, "version: expected an integer, got a string"),
+        (
+            "/v1/sum?version=99999999999999999999",
+            {},
+            "version: expected an integer, got a string",
+        ),
         (
             "/v1/sum",
             {"version": 0},

@@ -253,3 +253,26 @@ def test_json_from_status():
 def test_debug_strings_are_cut_after_256_bytes():
     text = rest_json.debug_string({"key": list(range(1000))})
     assert 256 <= len(text) < 300
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # Python's int() refuses more than 4,300 digits with a ValueError of its own; to
+        # rapidjson such an integer is a double, and too big for one
+        (b'{"instances": [' + b"7" * 5000 + b"]}", "Number too big to be stored in double"),
+        # half a surrogate pair is no UTF-8 text: rapidjson refuses it while parsing
+        (b'{"signature_name": "\\ud800", "instances": [1]}', "surrogate pair in string is invalid"),
+        (b'{"instances": ["\\udc00"]}', "surrogate pair in string is invalid"),
+    ],
+)
+def test_numbers_and_strings_python_would_choke_on_are_parse_errors(body, message):
+    with pytest.raises(InvalidArgument, match=message):
+        rest_json.parse_object(body)
+
+
+def test_a_whole_surrogate_pair_and_an_escaped_backslash_are_text():
+    assert rest_json.parse_object(b'{"a": "\\ud83d\\ude00", "b": "\\\\ud800"}') == {
+        "a": "\U0001f600",
+        "b": "\\ud800",
+    }
