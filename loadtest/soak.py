@@ -6,11 +6,12 @@ growth. Writes reports/soak.json.
 
 Timeline (share of --seconds), one model server: 0–40% steady; at 40% SIGKILL of the model
 server (the stack restarts it); at 55% SIGKILL of one gateway worker (gunicorn replaces it); at
-60% a new sum_regressor version is published; at 70% the model server is frozen (SIGSTOP: it
-neither answers nor exits; the stack's probe notices and replaces it, STACK_HANG_TIMEOUT_S
-later); to 100% steady. With --replicas N > 1 (MODEL_SERVER_REPLICAS): at 20% SIGKILL of the
-last replica alone (nothing may fail: the others serve), then at 45% of every replica, at 55%
-the worker, at 60% the update, at 65% replica 0 frozen.
+60% a new sum_regressor version is published; at 70% (once the stack has seen it answer its
+probe) the model server is frozen (SIGSTOP: it neither answers nor exits; the stack's probe
+notices and replaces it, STACK_HANG_TIMEOUT_S later); to 100% steady. With --replicas N > 1
+(MODEL_SERVER_REPLICAS): at 20% SIGKILL of the last replica alone (nothing may fail: the
+others serve), then at 45% of every replica, at 55% the worker, at 60% the update, at 65%
+replica 0 frozen.
 """
 
 from __future__ import annotations
@@ -229,6 +230,14 @@ class Stack:
         except OSError:
             return 0
 
+    def answers_probe(self, replica: int) -> bool:
+        """Whether the stack has seen replica `replica`'s current process answer its probe
+        (its log says so): from then on, a freeze of it is a hang the stack must notice."""
+        pid = self.model_server_pid(replica)
+        return pid is not None and f"(pid {pid}) answers its probe" in self.log_path.read_text(
+            errors="replace"
+        )
+
     def rest_url(self, replica: int) -> str:
         return f"http://127.0.0.1:{self.rest_port + REPLICA_PORT_STEP * replica}"
 
@@ -331,7 +340,7 @@ class Chaos:
             shutil.copytree(sums / "1", sums / ".staging-2")
             (sums / ".staging-2").rename(sums / "2")
             events["update"] = elapsed
-        if self.due("freeze", share):
+        if self.due("freeze", share) and stack.answers_probe(0):
             self.frozen = stack.model_server_pid(0)
             os.kill(self.frozen, signal.SIGSTOP)
             events["freeze"] = elapsed

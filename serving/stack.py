@@ -11,8 +11,8 @@ logged with its cause; while the model server is away the gateway stays up and a
 A hung process is a fault too: each child is probed every STACK_PROBE_INTERVAL_S (1) — the
 model server with a gRPC health check (any answer, even UNIMPLEMENTED, shows it alive), the
 gateway with GET /healthz — and one that has answered since it started but then answers no
-probe for STACK_HANG_TIMEOUT_S (10) is SIGKILLed and restarted like a crash (a process still
-loading its models has not answered yet, so it is never cut short).
+probe for STACK_HANG_TIMEOUT_S (10) is SIGKILLed and restarted like a crash; one still loading
+its models has not answered yet, and is given STACK_READY_TIMEOUT_S before it counts as hung.
 A process that crashes STACK_CRASH_LOOP_LIMIT (5) times within STACK_CRASH_LOOP_WINDOW_S (60)
 stops the stack with exit 1. SIGINT/SIGTERM stop both (gateway first, so nothing in flight
 loses its backend) and exit 0. STACK_READY_TIMEOUT_S (600) bounds the first wait for the models.
@@ -44,6 +44,13 @@ from serving.shutdown import terminate
 
 POLL_S = 0.2
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+PROBE_CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+"""A restarted model server opens its port once its models are loaded; the probe's channel
+retries its connection at least every second (gRPC's own backoff grows to 2 minutes), so the
+first answer comes within a second of the port opening."""
 log = logging.getLogger("serving.stack")
 
 
@@ -94,13 +101,14 @@ class Supervised:
     restarts: int = 0
     crashes: deque = field(default_factory=deque)
     restart_at: float | None = None
+    started_at: float | None = None
     answered_at: float | None = None
     """When the current process last answered its probe (None: not since it started)."""
     _stopping: threading.Event = field(default_factory=threading.Event)
     _prober: threading.Thread | None = None
 
     def start(self) -> None:
-        self.answered_at = None
+        self.started_at, self.answered_at = time.monotonic(), None
         relayed = self.native_output and logs.log_format() == "json"
         self.process = subprocess.Popen(
             self.command, env=self.env, stderr=subprocess.PIPE if relayed else None
@@ -121,14 +129,21 @@ class Supervised:
             process = self.process
             # an answer counts for the process that gave it, not for the one that replaced it
             if process is not None and self.probe(interval) and process is self.process:
+                if self.answered_at is None:
+                    log.info("%s (pid %d) answers its probe", self.name, process.pid)
                 self.answered_at = time.monotonic()
             self._stopping.wait(interval)
 
-    def hung(self, now: float) -> bool:
-        """The process answered its probe once, then not for STACK_HANG_TIMEOUT_S."""
-        return (
-            self.answered_at is not None and now - self.answered_at > self.settings.hang_timeout_s
-        )
+    def silence(self, now: float) -> str | None:
+        """Why the process counts as hung, or None: it answered its probe once, then not for
+        STACK_HANG_TIMEOUT_S; or it has not answered in the STACK_READY_TIMEOUT_S since it
+        started (a load that never ends)."""
+        if self.answered_at is not None:
+            if now - self.answered_at > self.settings.hang_timeout_s:
+                return f"no answer to its probe for {now - self.answered_at:.1f} s"
+        elif self.started_at is not None and now - self.started_at > self.settings.ready_timeout_s:
+            return f"no answer to its probe in the {now - self.started_at:.0f} s since it started"
+        return None
 
     def check(self, now: float) -> None:
         """Notice an exit, or a hang (then kill), and schedule the restart; start it when its
@@ -140,13 +155,8 @@ class Supervised:
                 self.start()
             return
         code = self.process.poll()
-        if code is None and self.hung(now):
-            log.warning(
-                "%s (pid %d) hung: no answer to its probe for %.1f s; killing it",
-                self.name,
-                self.process.pid,
-                now - self.answered_at,
-            )
+        if code is None and self.probe is not None and (why := self.silence(now)):
+            log.warning("%s (pid %d) hung: %s; killing it", self.name, self.process.pid, why)
             self.answered_at = None
             self.process.kill()
             code = self.process.wait()
@@ -202,7 +212,7 @@ def grpc_answers(address: str) -> Callable[[float], bool]:
     gRPC probe sends) that gets any answer in time, SERVING or not, even UNIMPLEMENTED from a
     server without the health service. The probe's channel is its own, so it never waits
     behind the stack's other calls."""
-    channel = grpc.insecure_channel(address)
+    channel = grpc.insecure_channel(address, options=PROBE_CHANNEL_OPTIONS)
     check = channel.unary_unary(HEALTH_CHECK)
 
     def answers(timeout: float) -> bool:

@@ -3,6 +3,7 @@ loop, say why each exit happened."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -84,6 +85,7 @@ class Switch:
 
 
 def test_a_process_that_stops_answering_its_probe_is_killed_and_restarted(caplog):
+    caplog.set_level(logging.INFO, logger="serving.stack")
     settings = StackSettings(restart_backoff_s=0.01, probe_interval_s=0.01, hang_timeout_s=5)
     probe = Switch()
     child = Supervised(
@@ -92,6 +94,7 @@ def test_a_process_that_stops_answering_its_probe_is_killed_and_restarted(caplog
     child.start()
     first = child.process
     answered = wait_until(lambda: child.answered_at, what="first answer to the probe")
+    assert f"sleeper (pid {first.pid}) answers its probe" in caplog.text
     child.check(answered + 4)  # not yet hung
     assert first.poll() is None
     probe.on = False
@@ -105,9 +108,10 @@ def test_a_process_that_stops_answering_its_probe_is_killed_and_restarted(caplog
     child.stop()
 
 
-def test_a_process_that_never_answered_is_not_called_hung():
-    """A model server still loading its models answers no probe yet: not a hang."""
-    settings = StackSettings(probe_interval_s=0.01, hang_timeout_s=0.01)
+def test_a_process_that_never_answered_gets_the_ready_timeout_before_it_counts_as_hung(caplog):
+    """A model server still loading its models answers no probe yet: not a hang, until
+    STACK_READY_TIMEOUT_S has passed since it started."""
+    settings = StackSettings(probe_interval_s=0.01, hang_timeout_s=0.01, ready_timeout_s=600)
     probe = Switch()
     probe.on = False
     child = Supervised(
@@ -115,6 +119,10 @@ def test_a_process_that_never_answered_is_not_called_hung():
     )
     child.start()
     assert probe.asked.wait(30)
-    child.check(time.monotonic() + 3600)
-    assert child.process.poll() is None
+    loading = child.process
+    child.check(child.started_at + 599)
+    assert loading.poll() is None
+    child.check(child.started_at + 601)
+    assert loading.returncode == -signal.SIGKILL
+    assert "hung: no answer to its probe in the 601 s since it started" in caplog.text
     child.stop()
