@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 from flask import current_app, g, request
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
 from serving.gateway import validation
@@ -18,6 +19,7 @@ from serving.gateway.backend import Pin
 from serving.gateway.cutoff import Cutoffs
 from serving.gateway.errors import (
     InvalidInput,
+    MalformedBody,
     PayloadTooLarge,
     RequestTimeout,
     UnsupportedMediaType,
@@ -95,9 +97,13 @@ def timed_reads() -> Iterator[None]:
         if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
             raise RequestTimeout(f"body: no data for {seconds:g} s before {awaited}") from None
         raise
-    except Exception:
+    except Exception as error:
         if cutoff is not None and CUTOFFS.cancel(cutoff):
             raise RequestTimeout(f"body: {awaited} not received within the deadline") from None
+        if isinstance(error, ParseException):  # gunicorn's reader of a chunked body
+            raise MalformedBody(
+                f"body: malformed chunked encoding ({type(error).__name__}: {str(error)[:80]})"
+            ) from None
         raise
     else:
         if cutoff is not None and CUTOFFS.cancel(cutoff):  # cut just as the last bytes came

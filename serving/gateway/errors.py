@@ -22,6 +22,12 @@ class InvalidInput(ApiError):
     status, code = 400, "invalid_argument"
 
 
+class MalformedBody(InvalidInput):
+    """The body's framing is broken (a bad chunk size or terminator, a chunk extension or
+    trailers past gunicorn's limits): answered, then the connection is closed, since where the
+    next request would start is unknown."""
+
+
 class Unauthenticated(ApiError):
     status, code = 401, "unauthenticated"
 
@@ -54,12 +60,22 @@ class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
 
 
+class ExpectationFailed(ApiError):
+    status, code = 417, "expectation_failed"
+
+
 class TooManyRequests(ApiError):
     status, code = 429, "resource_exhausted"
 
 
 class HeadersTooLarge(ApiError):
     status, code = 431, "request_header_fields_too_large"
+
+
+class NotImplementedCoding(ApiError):
+    """A Transfer-Encoding other than chunked: 501, as RFC 9112 section 6.1 says."""
+
+    status, code = 501, "unimplemented"
 
 
 class BackendError(ApiError):
@@ -88,8 +104,10 @@ HTTP_ERRORS: dict[int, type[ApiError]] = {
         PayloadTooLarge,
         UriTooLong,
         UnsupportedMediaType,
+        ExpectationFailed,
         TooManyRequests,
         HeadersTooLarge,
+        NotImplementedCoding,
         BackendError,
         BackendUnavailable,
         BackendTimeout,

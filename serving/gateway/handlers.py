@@ -13,6 +13,7 @@ from serving.gateway.errors import (
     ApiError,
     BackendUnavailable,
     InvalidInput,
+    MalformedBody,
     PayloadTooLarge,
     RequestTimeout,
     TooManyRequests,
@@ -58,7 +59,7 @@ def api_error(error: ApiError) -> Response:
         response.headers["WWW-Authenticate"] = 'Bearer realm="seqserve"'
     if isinstance(error, (TooManyRequests, BackendUnavailable)):
         response.headers["Retry-After"] = "1"
-    if isinstance(error, (PayloadTooLarge, RequestTimeout)):
+    if isinstance(error, (PayloadTooLarge, RequestTimeout, MalformedBody)):
         return lingering(response)  # the rest of the body may still come
     return response
 
