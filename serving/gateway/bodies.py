@@ -50,12 +50,30 @@ def json_body() -> dict:
             f"expected Content-Type: application/json, got {request.mimetype or 'none'}"
         )
     try:
-        body = json.loads(raw_body())
+        body = json.loads(raw_body(), object_pairs_hook=_unique_keys)
+    except DuplicateKey as error:
+        raise InvalidInput(
+            f"body: the key {str(error)[:64]!r} appears twice in one object"
+        ) from None
     except (ValueError, RecursionError) as error:
         raise InvalidInput(f"body: not valid JSON ({error})") from None
     if not isinstance(body, dict):
         raise InvalidInput(f"body: expected a JSON object, got {validation.describe(body)}")
     return body
+
+
+class DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """An object, refused when a key repeats: parsers disagree on which value wins (Python's
+    keeps the last, TF Serving's the first), so such a body has no one meaning."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen = set()
+        raise DuplicateKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return found
 
 
 def raw_body() -> bytes:

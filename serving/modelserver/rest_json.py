@@ -78,7 +78,9 @@ def parse_object(body: bytes) -> dict:
     start = len(text) - len(text.lstrip(" \t\n\r"))
     if start == len(text):
         raise InvalidArgument(f"JSON Parse error: The document is empty. at offset: {start}")
-    decoder = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float)
+    decoder = json.JSONDecoder(
+        parse_int=_parse_int, parse_float=_parse_float, object_pairs_hook=_first_key_wins
+    )
     try:
         document, _ = decoder.raw_decode(text, start)
     except json.JSONDecodeError as error:
@@ -757,6 +759,15 @@ def _numpy_type_name(dtype: np.dtype) -> str:
 
 def _shape(shape) -> str:
     return "[" + ",".join(str(size) for size in shape) + "]"
+
+
+def _first_key_wins(pairs: list[tuple[str, object]]) -> dict:
+    """An object whose key repeats keeps the key's first value, as TF Serving reads it
+    (rapidjson keeps every member and FindMember returns the first); Python keeps the last."""
+    found: dict = {}
+    for key, value in pairs:
+        found.setdefault(key, value)
+    return found
 
 
 def _parse_int(text: str):

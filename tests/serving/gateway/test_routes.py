@@ -518,6 +518,12 @@ def test_body_over_the_limit_is_413(client):
             "body: not valid JSON ('utf-8' codec can't decode byte 0xff in position 0: "
             "invalid start byte)",
         ),
+        # parsers disagree on which value a repeated key keeps (Python: the last; TF
+        # Serving's rapidjson: the first), so such a body has no one meaning
+        (
+            '{"sequences": [[1]], "sequences": [[0]]}',
+            "body: the key 'sequences' appears twice in one object",
+        ),
     ],
 )
 def test_unparseable_bodies_are_400(client, raw, message):

@@ -276,3 +276,12 @@ def test_a_whole_surrogate_pair_and_an_escaped_backslash_are_text():
         "a": "\U0001f600",
         "b": "\\ud800",
     }
+
+
+def test_a_repeated_key_keeps_its_first_value_as_tf_serving_reads_it():
+    """rapidjson keeps every member of an object and json_tensor.cc looks keys up with
+    FindMember, which returns the first; Python's parser would keep the last."""
+    document = rest_json.parse_object(
+        b'{"instances": [1], "signature_name": "a", "instances": [2], "signature_name": "b"}'
+    )
+    assert document == {"instances": [1], "signature_name": "a"}
