@@ -16,8 +16,14 @@ from contract.models import SIDE
 
 BOX = 20
 """The digit is scaled to fit a BOX × BOX square, as MNIST's were."""
-MAX_IMAGE_PIXELS = 16_000_000
-"""Default limit on a decoded image's width × height (a decompression-bomb guard)."""
+MAX_IMAGE_PIXELS = 4_000_000
+"""Default limit on the pixels an image is decoded into (width × height, read from its header
+before decoding: a decompression-bomb guard). A JPEG is decoded at the smallest DCT scale that
+keeps WORKING_SIDE, so a 12-megapixel photo counts as under 1 M; a PNG is decoded whole, and 4
+M pixels of it cost at most ~12 MB and a few tens of milliseconds."""
+WORKING_SIDE = 256
+"""The image is box-reduced (in Pillow's C code) until its longer side is at most about this,
+before any NumPy work: plenty for a digit that ends up 20 pixels tall."""
 FORMATS = ("PNG", "JPEG")
 INK_FRACTION = 0.2
 """Pixels brighter than this share of the brightest count as ink when cropping."""
@@ -56,27 +62,50 @@ def mnist_style(intensity: np.ndarray, name: str) -> np.ndarray:
 
 
 def _intensity(data: bytes, name: str, max_pixels: int) -> np.ndarray:
+    """The image's ink channel (alpha for a drawing on a transparent canvas, else grey) in
+    [0, 1], at most about WORKING_SIDE on its longer side. Memory and time are bounded by the
+    header's pixel count, checked before anything is decoded."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in FORMATS:
                 raise ImageError(f"{name}: expected a PNG or JPEG image, got {image.format}")
+            if image.format == "JPEG":
+                image.draft("L", (WORKING_SIDE, WORKING_SIDE))  # decoded at a reduced scale
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(
                     f"{name}: expected at most {max_pixels} pixels, got {width}x{height}"
                 )
-            image = ImageOps.exif_transpose(image)
-            if "A" in image.getbands() or "transparency" in image.info:
-                alpha = np.asarray(image.convert("RGBA"), np.float32)[..., 3] / 255.0
-                if alpha.min() < 1.0:
-                    return alpha
-            return np.asarray(image.convert("L"), np.float32) / 255.0
+            orientation = image.getexif().get(ORIENTATION_TAG)
+            channel = _ink_channel(image)
+        factor = max(1, max(width, height) // WORKING_SIDE)
+        if factor > 1:
+            channel = channel.reduce(factor)
+        if orientation:
+            exif = Image.Exif()
+            exif[ORIENTATION_TAG] = orientation
+            channel.info["exif"] = exif.tobytes()
+            channel = ImageOps.exif_transpose(channel)
+        return np.asarray(channel, np.float32) / 255.0
     except ImageError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
         raise ImageError(f"{name}: not a readable PNG or JPEG image") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"{name}: damaged image ({error})") from None
+
+
+ORIENTATION_TAG = 0x0112
+
+
+def _ink_channel(image: Image.Image) -> Image.Image:
+    """One 8-bit band: the alpha channel when the image has some transparency, else grey."""
+    if "A" in image.getbands() or "transparency" in image.info:
+        alpha = image.convert("LA" if image.mode in ("1", "L", "P", "LA") else "RGBA")
+        alpha = alpha.getchannel("A")
+        if alpha.getextrema()[0] < 255:
+            return alpha
+    return image.convert("L")
 
 
 def _centred(digit: np.ndarray) -> np.ndarray:

@@ -23,7 +23,8 @@ Variable (default): meaning
   GATEWAY_MAX_SEQUENCE_LENGTH (64, at most 64): longest sum sequence (the model's training range).
   GATEWAY_MAX_SERIES_LENGTH (10000, at least 20): longest forecast input series.
   GATEWAY_MAX_HORIZON (200, at most 200): longest forecast.
-  GATEWAY_MAX_IMAGE_PIXELS (16000000): largest decoded image (width × height).
+  GATEWAY_MAX_IMAGE_PIXELS (4000000): the most pixels an uploaded image is decoded into
+    (width × height, from its header before decoding; client/images.py).
   GATEWAY_CORS_ORIGINS (empty: CORS off): comma-separated origins, or `*`.
   GATEWAY_MAX_IN_FLIGHT (16): requests one worker processes at once; more wait for a slot while
     the wait is expected to end within what is left of their deadline (429 otherwise).

@@ -74,7 +74,7 @@ def test_an_mnist_digit_scaled_up_comes_back_close_to_itself():
         (b"GIF89a garbage", "img: not a readable PNG or JPEG image"),
         (
             encoded(Image.new("L", (5000, 4000), 255)),
-            "img: expected at most 16000000 pixels, got 5000x4000",
+            "img: expected at most 4000000 pixels, got 5000x4000",
         ),
     ],
 )
@@ -82,3 +82,47 @@ def test_unusable_images_are_invalid_input(data, message):
     with pytest.raises(ImageError) as raised:
         decode_digit(data, "img", LIMIT)
     assert str(raised.value).startswith(message)
+
+
+def bomb(side: int) -> bytes:
+    """A 1-bit palette PNG with a transparent colour: a few KB that decode to side² pixels."""
+    image = Image.new("P", (side, side), 0)
+    image.putpalette([0, 0, 0, 255, 255, 255])
+    ImageDraw.Draw(image).line([(side // 5, side // 5), (side // 2, side * 4 // 5)], 1, side // 40)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", bits=1, transparency=0, optimize=True)
+    return buffer.getvalue()
+
+
+def test_a_decompression_bomb_is_refused_from_its_header():
+    data = bomb(4000)
+    assert len(data) < 20_000
+    with pytest.raises(ImageError, match="expected at most 4000000 pixels, got 4000x4000"):
+        decode_digit(data, "img", LIMIT)
+
+
+def test_an_image_within_the_budget_is_reduced_before_any_float_work():
+    """2000 × 2000 (the largest square in the default budget) of transparent palette
+    image still gives the digit: the alpha channel, box-reduced in Pillow."""
+    digit = decode_digit(bomb(2000), "img", LIMIT)
+    assert digit.shape == (28, 28) and digit.max() == pytest.approx(1.0)
+
+
+def test_a_large_jpeg_photo_is_decoded_at_a_reduced_scale():
+    """A 12-megapixel JPEG counts as what it is decoded into (DCT scaling), not 12 M."""
+    photo = drawn_seven(size=(3000, 4000)).resize((3000, 4000))
+    digit = decode_digit(encoded(photo, "JPEG"), "img", LIMIT)
+    reference = decode_digit(encoded(drawn_seven()), "img", LIMIT)
+    assert np.abs(digit - reference).mean() < 0.05
+
+
+def test_the_exif_orientation_is_applied():
+    upright = drawn_seven()
+    turned = upright.transpose(Image.Transpose.ROTATE_90)  # stored turned, EXIF says turn back
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    buffer = io.BytesIO()
+    turned.save(buffer, "JPEG", exif=exif.tobytes())
+    digit = decode_digit(buffer.getvalue(), "img", LIMIT)
+    reference = decode_digit(encoded(upright, "JPEG"), "img", LIMIT)
+    assert np.abs(digit - reference).mean() < 0.03

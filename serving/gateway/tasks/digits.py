@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 
 import numpy as np
 
@@ -55,6 +56,7 @@ def render(call: Call, prediction: Prediction) -> dict:
 def _image(image, name: str, settings: GatewaySettings) -> np.ndarray:
     if isinstance(image, (bytes, dict)):
         data = image if isinstance(image, bytes) else _b64(image, name)
+        time.sleep(0)  # between decodes, let this worker's other requests run (gevent yields)
         try:
             return decode_digit(data, name, settings.max_image_pixels)
         except ImageError as error:
