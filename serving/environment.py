@@ -41,5 +41,8 @@ def describe(error: ValidationError) -> str:
         name = ".".join(str(part) for part in problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
         value = problem.get("input")
-        clauses.append(f"{name}={value!r}: {message}" if isinstance(value, str) else message)
+        if isinstance(value, str):
+            clauses.append(f"{name}={value!r}: {message}")
+        else:
+            clauses.append(f"{name}: {message}" if name else message)
     return "; ".join(clauses)

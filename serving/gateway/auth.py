@@ -4,7 +4,9 @@ optionally limited to some routes:
     GATEWAY_API_KEYS="<sha256 hex>,<sha256 hex>:sum|digits"
 
 Scopes: each task's route (sum, digits, forecast, ...), predict (POST to the TF Serving REST
-API), models (GET /v1/models and TF Serving's status and metadata); no scope means all of them.
+API), models (GET /v1/models and TF Serving's status and metadata), ops (the operations routes
+an operator has closed, GATEWAY_PUBLIC_ROUTES, and /readyz's per-replica detail); no scope
+means all of them.
 Callers send `Authorization: Bearer <key>` or `X-API-Key: <key>`.
 Digests are compared in constant time; keys are never logged. `python -m serving.gateway.auth`
 prints a new key and its entry.
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from serving.gateway.errors import Forbidden, Unauthenticated
 
 PASSTHROUGH_SCOPES = ("predict", "models")
+OPS_SCOPE = "ops"
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -36,10 +39,10 @@ def digest_of(key: str) -> str:
 
 
 def all_scopes() -> tuple[str, ...]:
-    """Every task's route, then the passthrough's scopes."""
+    """Every task's route, then the passthrough's scopes, then ops."""
     from serving.gateway.tasks import all_tasks  # tasks import settings, which import this
 
-    return (*(task.route for task in all_tasks()), *PASSTHROUGH_SCOPES)
+    return (*(task.route for task in all_tasks()), *PASSTHROUGH_SCOPES, OPS_SCOPE)
 
 
 def parse_keys(raw: str) -> tuple[ApiKey, ...]:
@@ -65,6 +68,15 @@ def presented_key(headers) -> str | None:
     if authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     return headers.get("X-API-Key")
+
+
+def allows(keys: tuple[ApiKey, ...], headers, scope: str) -> bool:
+    """Whether the request carries a known key allowed on `scope` (never raises)."""
+    try:
+        authorize(keys, headers, scope)
+    except (Unauthenticated, Forbidden):
+        return False
+    return True
 
 
 def authorize(keys: tuple[ApiKey, ...], headers, scope: str) -> None:

@@ -180,7 +180,9 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
         },
         "Readiness": {
             "type": "object",
-            "required": ["ready", "models", "replicas"],
+            "description": "models and replicas are shown when API keys are off, or to a key "
+            "with the ops scope",
+            "required": ["ready"],
             "properties": {
                 "ready": {"type": "boolean"},
                 "models": {"$ref": "#/components/schemas/ModelStates"},

@@ -1,14 +1,17 @@
 """The `ops` blueprint: liveness, readiness, Prometheus metrics and the API's own description.
-None of these wait for a slot or need an API key, so probes answer under overload."""
+None of these wait for a slot, so probes answer under overload. With API keys configured, the
+routes an operator has left public (GATEWAY_PUBLIC_ROUTES, all of them by default) answer
+without a key and the others need one with the `ops` scope; /readyz shows each model and
+replica (addresses included) only to an `ops` key, and to everyone when keys are off."""
 
 from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
-from serving.gateway import metrics
+from serving.gateway import auth, metrics
 from serving.gateway.backend import Backend
 from serving.gateway.errors import ApiError
 from serving.gateway.extension import gateway
@@ -17,6 +20,13 @@ READY_BUDGET_S = 1.0
 """/readyz asks every replica for every model at once, and answers within this budget: well
 inside a readiness probe's timeout (3 s in deploy/k8s), whatever one slow replica does."""
 blueprint = Blueprint("ops", __name__)
+
+
+@blueprint.before_request
+def closed_to_keyless_callers() -> None:
+    settings = gateway().settings
+    if settings.api_keys and request.path not in settings.public_routes:
+        auth.authorize(settings.api_keys, request.headers, auth.OPS_SCOPE)
 
 
 @blueprint.get("/healthz")
@@ -46,7 +56,10 @@ def readyz():
         seen = [replica["models"][name] for replica in replicas.values()]
         models[name] = "AVAILABLE" if "AVAILABLE" in seen else seen[0]
     ready = any(replica["ready"] for replica in replicas.values())
-    body = {"ready": ready, "models": models, "replicas": replicas}
+    body = {"ready": ready}
+    keys = state.settings.api_keys
+    if not keys or auth.allows(keys, request.headers, auth.OPS_SCOPE):
+        body |= {"models": models, "replicas": replicas}
     return jsonify(body), 200 if ready else 503
 
 

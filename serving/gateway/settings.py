@@ -29,6 +29,10 @@ Variable (default): meaning
   GATEWAY_MAX_IN_FLIGHT (16): requests one worker processes at once; more wait for a slot while
     the wait is expected to end within what is left of their deadline (429 otherwise).
   GATEWAY_API_KEYS (empty: no keys needed): SHA-256 digests of API keys, see serving.gateway.auth.
+  GATEWAY_PUBLIC_ROUTES (/healthz,/readyz,/metrics,/openapi.json,/docs): with API keys
+    configured, the operations routes that still answer without a key; the others need a key
+    with the `ops` scope. /readyz's detail (each model and replica address) is for `ops` keys
+    only; without one it is {"ready": ...}.
 An empty variable means its default; a bad value stops the start with a message naming it.
 """
 
@@ -48,6 +52,7 @@ from serving.environment import EnvSettings
 from serving.gateway.auth import ApiKey, parse_keys
 
 DEFAULT_MODELS = tuple(MODELS)
+OPS_ROUTES = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,16 @@ class GatewaySettings(EnvSettings):
     cors_origins: tuple[str, ...] = Field((), alias="GATEWAY_CORS_ORIGINS")
     max_in_flight: int = Field(16, alias="GATEWAY_MAX_IN_FLIGHT", ge=1)
     api_keys: tuple[ApiKey, ...] = Field((), alias="GATEWAY_API_KEYS")
+    public_routes: tuple[str, ...] = Field(OPS_ROUTES, alias="GATEWAY_PUBLIC_ROUTES")
 
-    @field_validator("models", "cors_origins", mode="before")
+    @field_validator("public_routes")
+    @classmethod
+    def _ops_routes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if unknown := set(value) - set(OPS_ROUTES):
+            raise ValueError(f"unknown route {sorted(unknown)[0]!r}; expected some of {OPS_ROUTES}")
+        return value
+
+    @field_validator("models", "cors_origins", "public_routes", mode="before")
     @classmethod
     def _comma_separated(cls, value):
         if isinstance(value, str):

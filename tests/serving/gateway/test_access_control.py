@@ -209,3 +209,43 @@ def test_backend_errors_still_release_the_slot(backend):
     backend.failure = errors.BackendUnavailable("down")
     for _ in range(3):
         assert app.test_client().post("/v1/sum", json=SUM).status_code == 503
+
+
+def keyed_app(backend, **settings):
+    keys = parse_keys(
+        f"{digest_of('all-key')},{digest_of('ops-key')}:ops,{digest_of('sum-key')}:sum"
+    )
+    return create_app(GatewaySettings(api_keys=keys, **settings), backend).test_client()
+
+
+def test_readiness_detail_is_for_ops_keys_only(backend):
+    """Replica addresses and model states are the operator's: a caller without an `ops` key
+    gets the status code and {"ready": ...}, nothing more."""
+    backend.replica_addresses = ["10.0.0.1:8500"]
+    client = keyed_app(backend)
+    for headers in ({}, {"X-API-Key": "sum-key"}, {"X-API-Key": "wrong"}):
+        response = client.get("/readyz", headers=headers)
+        assert (response.status_code, response.json) == (200, {"ready": True})
+    for key in ("ops-key", "all-key"):
+        detailed = client.get("/readyz", headers={"X-API-Key": key}).json
+        assert detailed["replicas"]["10.0.0.1:8500"]["ready"] is True
+        assert set(detailed["models"]) == {"sum_regressor", "digit_classifier", "forecaster"}
+
+
+def test_operations_routes_are_public_until_the_operator_closes_them(backend):
+    open_client = keyed_app(backend)
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"):
+        assert open_client.get(path).status_code == 200, path
+    closed = keyed_app(backend, public_routes=("/healthz",))
+    assert closed.get("/healthz").status_code == 200
+    for path in ("/readyz", "/metrics", "/openapi.json", "/docs"):
+        assert closed.get(path).status_code == 401, path
+        assert closed.get(path, headers={"X-API-Key": "sum-key"}).status_code == 403, path
+        assert closed.get(path, headers={"X-API-Key": "ops-key"}).status_code == 200, path
+
+
+def test_public_routes_are_checked_at_start():
+    with pytest.raises(SettingsError, match=r"GATEWAY_PUBLIC_ROUTES: unknown route '/v1/sum'"):
+        GatewaySettings.from_env({"GATEWAY_PUBLIC_ROUTES": "/healthz,/v1/sum"})
+    settings = GatewaySettings.from_env({"GATEWAY_PUBLIC_ROUTES": "/healthz, /readyz"})
+    assert settings.public_routes == ("/healthz", "/readyz")
