@@ -178,6 +178,11 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
             "description": "Model name → AVAILABLE, or why not",
             "additionalProperties": {"type": "string"},
         },
+        "Health": {
+            "type": "object",
+            "required": ["status"],
+            "properties": {"status": {"type": "string", "enum": ["ok"]}},
+        },
         "Readiness": {
             "type": "object",
             "description": "models and replicas are shown when API keys are off, or to a key "
@@ -289,7 +294,7 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
             "ModelList",
             **_error_responses(401, 403, 429, 503, 504),
         ),
-        "/healthz": simple_get("The gateway process is alive", None),
+        "/healthz": simple_get("The gateway process is alive", "Health"),
         "/readyz": simple_get(
             "Some model server replica reachable with every model AVAILABLE (503 otherwise); "
             "each replica reported",
@@ -323,14 +328,16 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
                     "in": "query",
                     "required": False,
                     "schema": {"type": "integer", "minimum": 1},
-                    "description": "Pin a model version",
+                    "description": "Pin a model version (not with label, nor with a version "
+                    "in the body: either is a 400)",
                 },
                 "label": {
                     "name": "label",
                     "in": "query",
                     "required": False,
                     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
-                    "description": "Pin a version label (e.g. stable, canary)",
+                    "description": "Pin a version label (e.g. stable, canary; not with "
+                    "version, nor with a label in the body: either is a 400)",
                 },
             },
         },

@@ -266,6 +266,16 @@ def test_a_version_or_label_pins_the_call(client, backend, url, extra, pin):
         ),
         ("/v1/sum?version=1&label=stable", {}, "version, label: give one or the other, not both"),
         (
+            "/v1/sum?version=1",
+            {"version": 2},
+            "version: give it in the body or the query string, not both",
+        ),
+        (
+            "/v1/sum?label=a",
+            {"label": "b"},
+            "label: give it in the body or the query string, not both",
+        ),
+        (
             "/v1/sum",
             {"label": "a b"},
             "label: expected 1-64 letters, digits, '_', '.' or '-', got a string",
