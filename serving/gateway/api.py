@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 
 from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import MethodNotAllowed
 
 from serving.gateway import auth, passthrough, validation
 from serving.gateway.bodies import json_body, pin_of, raw_body, raw_path, read_body, uploaded_file
@@ -80,6 +81,8 @@ for _task in all_tasks():
 @guarded(lambda: passthrough.scope(request.method))
 def tf_serving_route(target: str):
     state = gateway()
+    if request.method not in (allowed := passthrough.methods(target)):
+        raise MethodNotAllowed(valid_methods=allowed)
     name = passthrough.model_name(target)
     g.model = name if name in state.settings.models else "other"
     body = raw_body() if request.method == "POST" else b""

@@ -151,7 +151,7 @@ def pin_of(body: dict) -> Pin:
     """Version or label from the body or the query string; never both. In the body a version
     is a JSON integer, as the OpenAPI document says; in the query string, digits."""
     for field in ("version", "label"):
-        if field in body and field in request.args:
+        if body.get(field) is not None and field in request.args:
             raise InvalidInput(f"{field}: give it in the body or the query string, not both")
     version = body.get("version")
     if version is None and (query := request.args.get("version")) is not None:

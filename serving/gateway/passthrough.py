@@ -25,6 +25,12 @@ def model_name(target: str) -> str:
     return re.split(r"[/:]", target, maxsplit=1)[0]
 
 
+def methods(target: str) -> tuple[str, ...]:
+    """The methods TF Serving's REST API serves on `/v1/models/<target>`: POST for
+    `:predict`, `:classify` and `:regress`, GET for status and metadata."""
+    return ("POST",) if re.search(r":(predict|classify|regress)$", target) else ("GET",)
+
+
 def scope(method: str) -> str:
     """API-key scope: running a model is `predict`, reading status or metadata is `models`."""
     return "predict" if method == "POST" else "models"

@@ -365,6 +365,26 @@ def test_tf_serving_answers_come_back_unchanged(client, backend, status, body):
     assert (response.status_code, response.data) == (status, body)
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "allow"),
+    [
+        ("GET", "/v1/models/forecaster:predict", "POST"),
+        ("GET", "/v1/models/forecaster/versions/2:regress", "POST"),
+        ("POST", "/v1/models/forecaster", "GET"),
+        ("POST", "/v1/models/forecaster/metadata", "GET"),
+    ],
+)
+def test_a_method_the_tf_serving_route_does_not_serve_is_405_with_allow(
+    client, backend, method, url, allow
+):
+    """The OpenAPI document gives each TF Serving route one method; the other is refused here,
+    with Allow, instead of being forwarded (TF Serving would call it a malformed request)."""
+    response = client.open(url, method=method)
+    assert (response.status_code, response.headers["Allow"]) == (405, allow)
+    assert isinstance(response.json["error"], str)
+    assert backend.forwarded == []
+
+
 def test_gateway_errors_on_tf_serving_routes_take_tf_servings_shape(client, backend):
     backend.failure = errors.BackendUnavailable("model server unreachable: refused")
     response = client.get("/v1/models/forecaster")
