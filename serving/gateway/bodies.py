@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from flask import current_app, g, request
 from gunicorn.http.errors import ParseException
-from werkzeug.exceptions import ClientDisconnected
 
 from serving.gateway import validation
 from serving.gateway.backend import Pin
@@ -107,28 +106,25 @@ def timed_reads() -> Iterator[None]:
         cutoff = CUTOFFS.add(client_socket, g.deadline.expires_at)
     length = request.content_length
     awaited = f"the {length} bytes declared" if length else "the end of the chunked body"
+    failure: BaseException | None = None
     try:
         yield
-    except (TimeoutError, ClientDisconnected) as error:
-        if cutoff is not None and CUTOFFS.cancel(cutoff):
-            raise RequestTimeout(f"body: {awaited} not received within the deadline") from None
-        if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
-            raise RequestTimeout(f"body: no data for {seconds:g} s before {awaited}") from None
-        raise
-    except Exception as error:
-        if cutoff is not None and CUTOFFS.cancel(cutoff):
-            raise RequestTimeout(f"body: {awaited} not received within the deadline") from None
-        if isinstance(error, ParseException):  # gunicorn's reader of a chunked body
-            raise MalformedBody(
-                f"body: malformed chunked encoding ({type(error).__name__}: {str(error)[:80]})"
-            ) from None
-        raise
-    else:
-        if cutoff is not None and CUTOFFS.cancel(cutoff):  # cut just as the last bytes came
-            raise RequestTimeout(f"body: {awaited} not received within the deadline")
+    except BaseException as error:
+        failure = error
     finally:
         if client_socket is not None:
             client_socket.settimeout(None)
+    if cutoff is not None and CUTOFFS.cancel(cutoff):  # cut, or cut just as the last bytes came
+        raise RequestTimeout(f"body: {awaited} not received within the deadline") from None
+    if failure is None:
+        return
+    if isinstance(failure, TimeoutError) or isinstance(failure.__context__, TimeoutError):
+        raise RequestTimeout(f"body: no data for {seconds:g} s before {awaited}") from None
+    if isinstance(failure, ParseException):  # gunicorn's reader of a chunked body
+        raise MalformedBody(
+            f"body: malformed chunked encoding ({type(failure).__name__}: {str(failure)[:80]})"
+        ) from None
+    raise failure
 
 
 def raw_path() -> str:
