@@ -19,6 +19,10 @@ sits far above what clients need: idle ones cost memory, not threads."""
 CLEANUP_INTERVAL_S = 2
 """How often idle connections are looked for."""
 STOP_POLL_S = 0.05
+ACCEPTS_PER_TURN = 64
+"""Connections accepted per turn of the I/O loop while more are waiting. Waitress accepts one a
+turn, and a turn polls every open connection: a burst of thousands took seconds to accept,
+and a normal request waited behind them in the listen backlog."""
 
 
 class RestServer:
@@ -37,6 +41,8 @@ class RestServer:
             ident="",
         )
         self.port = self._server.effective_port
+        self._accept_one = self._server.handle_accept
+        self._server.handle_accept = self._accept_waiting
         self._thread = threading.Thread(target=self._server.run, name="rest", daemon=True)
 
     def start(self) -> None:
@@ -54,6 +60,15 @@ class RestServer:
         server.task_dispatcher.shutdown(timeout=max(0.0, stop_at - time.monotonic()))
         wasyncore.close_all(server._map)
         self._thread.join(grace_seconds)
+
+    def _accept_waiting(self) -> None:
+        """waitress's own accept, repeated while it finds connections waiting (it adds one to
+        the server's map each time; none is added once accept() would block)."""
+        for _ in range(ACCEPTS_PER_TURN):
+            before = len(self._server._map)
+            self._accept_one()
+            if len(self._server._map) == before:
+                return
 
     def _busy(self) -> bool:
         dispatcher = self._server.task_dispatcher
