@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+POLL_S = 0.01
+"""How often the condition is looked at: the only pause here, and it decides nothing."""
 
 
 def wait_until(condition: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
@@ -16,5 +18,5 @@ def wait_until(condition: Callable[[], T], timeout: float = 60.0, what: str = "c
     while not (value := condition()):
         if time.monotonic() > stop_at:
             raise AssertionError(f"{what}: not reached within {timeout:g} s")
-        time.sleep(0.01)
+        time.sleep(POLL_S)
     return value

@@ -11,7 +11,7 @@ from loadtest.soak import rss_mb
 
 
 def test_rss_of_a_live_process_a_zombie_and_a_gone_one():
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    child = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
     assert rss_mb(child.pid) > 0
     child.send_signal(signal.SIGKILL)
     os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, left unreaped: a zombie

@@ -89,7 +89,11 @@ def test_a_process_that_stops_answering_its_probe_is_killed_and_restarted(caplog
     settings = StackSettings(restart_backoff_s=0.01, probe_interval_s=0.01, hang_timeout_s=5)
     probe = Switch()
     child = Supervised(
-        "sleeper", [sys.executable, "-c", "import time; time.sleep(600)"], {}, settings, probe=probe
+        "sleeper",
+        [sys.executable, "-c", "import signal; signal.pause()"],
+        {},
+        settings,
+        probe=probe,
     )
     child.start()
     first = child.process
@@ -115,7 +119,7 @@ def test_a_process_that_never_answered_gets_the_ready_timeout_before_it_counts_a
     probe = Switch()
     probe.on = False
     child = Supervised(
-        "loader", [sys.executable, "-c", "import time; time.sleep(600)"], {}, settings, probe=probe
+        "loader", [sys.executable, "-c", "import signal; signal.pause()"], {}, settings, probe=probe
     )
     child.start()
     assert probe.asked.wait(30)
