@@ -136,8 +136,8 @@ def raw_path() -> str:
 
 
 def uploaded_file() -> bytes:
-    with timed_reads():
-        files = list(request.files.values())
+    """The one file of a multipart body, which read_body has already parsed."""
+    files = list(request.files.values())
     if len(files) != 1:
         raise InvalidInput(f"multipart body: expected exactly 1 image file, got {len(files)}")
     return files[0].read()
