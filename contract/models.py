@@ -16,6 +16,13 @@ MAX_LENGTH = 64
 """The longest 0/1 sequence the sum regressor is trained on; clients pad every batch this wide."""
 PAD_VALUE = -1.0
 """Marks the end of a shorter sequence in a padded batch; the sum regressor masks it out."""
+MAX_SERVED_LENGTH = 1024
+"""The longest sequence the sum regressor's signature accepts from a TF Serving client (the
+gateway keeps to MAX_LENGTH); counting is probed exact up to here. Longer is refused."""
+COMPILED_WIDTHS = (MAX_LENGTH, MAX_SERVED_LENGTH)
+"""The sum regressor pads each batch, in its graph, to the first of these at least as wide, so
+XLA compiles one program per width and batch size — those warmup replays — whatever lengths
+clients send: a new length costs no compile and no memory."""
 SIDE = 28
 """A digit image is SIDE × SIDE pixels in [0, 1]; the classifier reads it row by row."""
 CLASSES = 10

@@ -18,7 +18,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from contract.models import MAX_LENGTH, PAD_VALUE, SUM_REGRESSOR
+from contract.models import (
+    COMPILED_WIDTHS,
+    MAX_LENGTH,
+    MAX_SERVED_LENGTH,
+    PAD_VALUE,
+    SUM_REGRESSOR,
+)
 from training.data.sequences import constant_batch, random_batch, varied_batch
 from training.lstm_cell import ScratchLSTMCell
 from training.report import arrays_sha256, plot_learning_curves, save_figure
@@ -29,7 +35,7 @@ from training.trained import TrainedModel
 
 NAME = SUM_REGRESSOR.name
 EVAL_SEQUENCES = 10_000
-LONGEST_PROBED = 1024
+LONGEST_PROBED = MAX_SERVED_LENGTH
 """Constant sequences are probed up to this length to find where counting breaks."""
 FORGET_BIAS = 16.0
 (SEQUENCES_SPEC,) = input_specs(SUM_REGRESSOR)
@@ -47,17 +53,31 @@ def build_model(units: int, forget_bias: float) -> keras.Model:
 
 class SumServing(tf.Module):
     """The exported signature: masked steps carry the count, so the last column is the sum.
-    Compiled with XLA when `jit_compile`."""
+    The batch is right-padded (masked) to the first of COMPILED_WIDTHS at least as wide, and its
+    length checked outside XLA (which drops assertions), before the count — compiled with XLA
+    when `jit_compile` — so a new length never means a new compilation."""
 
     def __init__(self, model: keras.Model, jit_compile: bool = True):
         super().__init__()
         self.model = model
-        self.count = tf.function(
-            self._count, input_signature=[SEQUENCES_SPEC], jit_compile=jit_compile
-        )
+        self._counts = tf.function(self._count_padded, jit_compile=jit_compile)
+        self.count = tf.function(self._count, input_signature=[SEQUENCES_SPEC])
 
     def _count(self, sequences):
-        return {"sum": self.model(sequences, training=False)[:, -1, 0]}
+        length = tf.shape(sequences)[1]
+        check = tf.debugging.assert_less_equal(
+            length,
+            MAX_SERVED_LENGTH,
+            message=f"sequences must be at most {MAX_SERVED_LENGTH} steps long",
+        )
+        widths = tf.constant(COMPILED_WIDTHS)
+        with tf.control_dependencies([check]):
+            width = tf.gather(widths, tf.reduce_sum(tf.cast(widths < length, tf.int32)))
+        padded = tf.pad(sequences, [[0, 0], [0, width - length]], constant_values=PAD_VALUE)
+        return {"sum": self._counts(padded)}
+
+    def _count_padded(self, sequences):
+        return self.model(sequences, training=False)[:, -1, 0]
 
 
 def train(settings: TrainSettings) -> TrainedModel:
@@ -110,13 +130,18 @@ def train(settings: TrainSettings) -> TrainedModel:
     }
     sizes = settings.warmup_batch_sizes
     examples, _ = random_batch(np.random.default_rng(settings.seed + 2), max(sizes), 1, MAX_LENGTH)
-    width = MAX_LENGTH - examples.shape[1]  # the width every client pads to (see README)
-    examples = np.pad(examples, [(0, 0), (0, width)], constant_values=PAD_VALUE)
+    # 64 wide, as clients send, then one step past each compiled width but the last: each pads
+    # to the next width in the graph, so replaying these compiles every width, in small records
+    warmup = [
+        ("serving_default", {"sequences": _pad_to(examples[:size], width)})
+        for width in (MAX_LENGTH, *(w + 1 for w in COMPILED_WIDTHS[:-1]))
+        for size in sizes
+    ]
     return TrainedModel(
         contract=SUM_REGRESSOR,
         module=serving,
         signatures={"serving_default": serving.count},
-        warmup_requests=[("serving_default", {"sequences": examples[:batch]}) for batch in sizes],
+        warmup_requests=warmup,
         report=report,
         plots={
             "learning_curves.png": plot_learning_curves(history, NAME),
@@ -160,6 +185,10 @@ def _errors(errors: np.ndarray) -> dict[str, float]:
         "mean_abs_error": float(errors.mean()),
         "max_abs_error": float(errors.max()),
     }
+
+
+def _pad_to(sequences: np.ndarray, width: int) -> np.ndarray:
+    return np.pad(sequences, [(0, 0), (0, width - sequences.shape[1])], constant_values=PAD_VALUE)
 
 
 def _running_count_batches(rng: np.random.Generator, batch_size: int) -> tf.data.Dataset:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from contract.models import SUM_REGRESSOR
+from contract.models import COMPILED_WIDTHS, MAX_SERVED_LENGTH, SUM_REGRESSOR
 from tests.graph_session import run_in_graph_session
 from training import digit_classifier, forecaster, sum_regressor
 from training.export import export_version
@@ -73,6 +73,37 @@ def test_forecast_keeps_its_horizon_checks_under_xla():
         module.forecast(
             window=WINDOWS[:1], horizon=np.array([forecaster.MAX_HORIZON + 1], np.int32)
         )
+
+
+@pytest.fixture
+def eager():
+    """tf.functions run as Python, so a test sees the tensors one passes to another."""
+    tf.config.run_functions_eagerly(True)
+    yield
+    tf.config.run_functions_eagerly(False)
+
+
+LENGTHS = (1, 63, 64, 65, 300, MAX_SERVED_LENGTH)
+
+
+def test_count_answers_any_length_up_to_the_longest_as_the_plain_graph():
+    compiled, plain = same_weights(*CASES["count"])
+    for length in LENGTHS:
+        sequences = RNG.integers(0, 2, (2, length)).astype(np.float32)
+        np.testing.assert_allclose(
+            compiled.count(sequences)["sum"], plain.count(sequences)["sum"], rtol=1e-4, atol=1e-5
+        )
+
+
+def test_count_pads_every_length_to_a_compiled_width_and_refuses_longer(eager):
+    module, widths = sums(True), []
+    counts = module._counts
+    module._counts = lambda padded: widths.append(padded.shape[1]) or counts(padded)
+    for length in LENGTHS:
+        module.count(RNG.integers(0, 2, (2, length)).astype(np.float32))
+    assert widths == [64, 64, 64, 1024, 1024, 1024] and COMPILED_WIDTHS == (64, 1024)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at most 1024 steps long"):
+        module.count(np.ones((1, MAX_SERVED_LENGTH + 1), np.float32))
 
 
 def test_settings_compile_full_exports_and_not_quick_ones_unless_asked():
