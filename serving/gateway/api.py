@@ -13,7 +13,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import MethodNotAllowed
 
 from serving.gateway import auth, passthrough, validation
-from serving.gateway.bodies import json_body, pin_of, raw_body, raw_path, read_body, uploaded_file
+from serving.gateway.bodies import json_body, pin_of, raw_body, raw_path, read_body, uploaded_form
 from serving.gateway.deadline import HEADER, Deadline
 from serving.gateway.errors import ApiError, NotFound
 from serving.gateway.extension import gateway
@@ -49,9 +49,10 @@ def guarded(scope: str | Callable[[], str]):
 def run_task(task: Task) -> Response:
     """build → predict → render, with the model version that answered."""
     state = gateway()
+    validation.only_fields(request.args, task.query_names, "query parameter")
     options = task.options(request.args)
     if task.upload_field and request.mimetype == "multipart/form-data":
-        body = {task.upload_field: [uploaded_file()]}
+        body = uploaded_form(task.upload_field)
     else:
         body = json_body()
     validation.only_fields(body, (*task.fields, *PIN_FIELDS))
@@ -77,18 +78,27 @@ for _task in all_tasks():
     )
 
 
-@blueprint.route("/v1/models/<path:target>", methods=["GET", "POST"])
+@blueprint.route(
+    "/v1/models/<path:target>", methods=["GET", "POST"], provide_automatic_options=False
+)
 @guarded(lambda: passthrough.scope(request.method))
 def tf_serving_route(target: str):
     state = gateway()
-    if request.method not in (allowed := passthrough.methods(target)):
-        raise MethodNotAllowed(valid_methods=allowed)
+    if request.method not in passthrough.methods(target):
+        raise MethodNotAllowed(valid_methods=passthrough.allow(target).split(", "))
     name = passthrough.model_name(target)
     g.model = name if name in state.settings.models else "other"
     body = raw_body() if request.method == "POST" else b""
     return passthrough.forward(
         state.backend, request.method, raw_path(), body, request.content_type, g.deadline
     )
+
+
+@blueprint.route("/v1/models/<path:target>", methods=["OPTIONS"])
+def tf_serving_options(target: str):
+    """What Flask's automatic OPTIONS answer would say if each TF Serving path had a rule of
+    its own: the one method it serves."""
+    return Response(status=200, headers={"Allow": passthrough.allow(target)})
 
 
 @blueprint.get("/v1/models")

@@ -135,24 +135,28 @@ def raw_path() -> str:
     return quote(request.path, safe="/:@!$&'()*+,;=", errors="surrogateescape")
 
 
-def uploaded_file() -> bytes:
-    """The one file of a multipart body, which read_body has already parsed."""
-    files = list(request.files.values())
-    if len(files) != 1:
-        raise InvalidInput(f"multipart body: expected exactly 1 image file, got {len(files)}")
-    return files[0].read()
+def uploaded_form(upload_field: str) -> dict:
+    """A multipart body, which read_body has already parsed, as a JSON body would be: its one
+    file as {upload_field: [bytes]}, beside its text fields (a version as digits)."""
+    files = list(request.files.items(multi=True))
+    if [name for name, _ in files] != [upload_field]:
+        got = ", ".join(repr(name) for name, _ in files) or "none"
+        raise InvalidInput(
+            f"multipart body: expected exactly 1 image file, in the field {upload_field!r}; "
+            f"got files in {got}"
+        )
+    body = {}
+    for name, values in request.form.lists():
+        if len(values) > 1:
+            raise InvalidInput(f"multipart body: the field {name!r} appears twice")
+        (value,) = values
+        body[name] = int(value) if name == "version" and ASCII_DIGITS.fullmatch(value) else value
+    return body | {upload_field: [files[0][1].read()]}
 
 
 def pin_of(body: dict) -> Pin:
-    """Version or label from the body or the query string; never both. In the body a version
-    is a JSON integer, as the OpenAPI document says; in the query string, digits."""
-    for field in ("version", "label"):
-        if body.get(field) is not None and field in request.args:
-            raise InvalidInput(f"{field}: give it in the body or the query string, not both")
-    version = body.get("version")
-    if version is None and (query := request.args.get("version")) is not None:
-        version = int(query) if ASCII_DIGITS.fullmatch(query) else query
-    label = body.get("label", request.args.get("label"))
+    """The body's version or label; never both (null counts as not given)."""
+    version, label = body.get("version"), body.get("label")
     if version is not None and label is not None:
         raise InvalidInput("version, label: give one or the other, not both")
     if version is not None:

@@ -10,6 +10,7 @@ from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import Task
 
 JSON = "application/json"
+MULTIPART = "multipart/form-data"
 
 
 def _error_responses(*statuses: int) -> dict:
@@ -43,15 +44,13 @@ PREDICT_ERRORS = (400, 401, 403, 404, 405, 408, 413, 415, 429, 502, 503, 504)
 def _pinned(description: str, request_schema: str, response_schema: str, **extra) -> dict:
     operation = {
         "summary": description,
-        "parameters": [
-            {"$ref": "#/components/parameters/version"},
-            {"$ref": "#/components/parameters/label"},
-            *extra.pop("parameters", []),
-        ],
+        "parameters": list(extra.pop("parameters", [])),
         "requestBody": {
             "required": True,
-            "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{request_schema}"}}},
-            **extra.pop("request_extra", {}),
+            "content": {
+                JSON: {"schema": {"$ref": f"#/components/schemas/{request_schema}"}},
+                **extra.pop("upload", {}),
+            },
         },
         "responses": {
             "200": {
@@ -111,6 +110,7 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
         "PredictRequest": {
             "type": "object",
             "description": "TF Serving's REST predict body (g3doc/api_rest.md), forwarded as is",
+            "oneOf": [{"required": ["instances"]}, {"required": ["inputs"]}],
             "properties": {
                 "signature_name": {"type": "string"},
                 "instances": {"type": "array"},
@@ -120,6 +120,7 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
         "ExamplesRequest": {
             "type": "object",
             "description": "TF Serving's REST classify/regress body, forwarded as is",
+            "required": ["examples"],
             "properties": {
                 "signature_name": {"type": "string"},
                 "context": {"type": "object"},
@@ -274,9 +275,24 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
         }
         extra = {"parameters": list(task.parameters)}
         if task.upload_field:
-            extra["request_extra"] = {
-                "description": "JSON, or multipart/form-data with one file in "
-                f'"{task.upload_field}"'
+            extra["upload"] = {
+                MULTIPART: {
+                    "schema": {
+                        "type": "object",
+                        "description": "One image file, and a version (digits) or a label "
+                        "or neither",
+                        "required": [task.upload_field],
+                        "additionalProperties": False,
+                        "maxProperties": 2,
+                        "properties": {
+                            task.upload_field: {"type": "string", "format": "binary"},
+                            **{
+                                name: {k: v for k, v in pin.items() if k != "nullable"}
+                                for name, pin in pin_properties.items()
+                            },
+                        },
+                    }
+                }
             }
         paths[f"/v1/{task.route}"] = {
             "post": _pinned(
@@ -322,24 +338,6 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "parameters": {
-                "version": {
-                    "name": "version",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1},
-                    "description": "Pin a model version (not with label, nor with a version "
-                    "in the body: either is a 400)",
-                },
-                "label": {
-                    "name": "label",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
-                    "description": "Pin a version label (e.g. stable, canary; not with "
-                    "version, nor with a label in the body: either is a 400)",
-                },
-            },
         },
     }
 

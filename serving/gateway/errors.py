@@ -127,8 +127,17 @@ GRPC_ERRORS: dict[grpc.StatusCode, type[ApiError]] = {
 """The one table from the model server's gRPC codes to ours; anything else is a BackendError."""
 
 
+UNKNOWN_LABEL = "Unrecognized servable version label"
+"""How TF Serving words an unknown label, as INVALID_ARGUMENT (server_core.cc,
+GetModelVersionForLabel; http_rest_api_handler_test.cc matches it)."""
+
+
 def from_grpc(code: grpc.StatusCode, details: str) -> ApiError:
+    """Our error for the model server's; an unknown label names a version that is not there,
+    so the gateway's routes call it not found, as they do an unknown version."""
     error_class = GRPC_ERRORS.get(code, BackendError)
+    if code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith(UNKNOWN_LABEL):
+        error_class = NotFound
     return error_class(f"model server: {details or code.name}")
 
 

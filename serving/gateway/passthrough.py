@@ -31,6 +31,12 @@ def methods(target: str) -> tuple[str, ...]:
     return ("POST",) if re.search(r":(predict|classify|regress)$", target) else ("GET",)
 
 
+def allow(target: str) -> str:
+    """The Allow header for `/v1/models/<target>`: its method, HEAD with GET, and OPTIONS."""
+    served = methods(target)
+    return ", ".join(sorted({*served, "OPTIONS", *(("HEAD",) if "GET" in served else ())}))
+
+
 def scope(method: str) -> str:
     """API-key scope: running a model is `predict`, reading status or metadata is `models`."""
     return "predict" if method == "POST" else "models"

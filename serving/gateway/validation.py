@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -37,12 +37,11 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def only_fields(body: dict, allowed: Iterable[str]) -> None:
+def only_fields(body: Mapping, allowed: Iterable[str], kind: str = "field") -> None:
     unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise InvalidInput(
-            f"unknown field {unknown[0]!r}: expected only {', '.join(sorted(allowed))}"
-        )
+        expected = f"expected only {', '.join(sorted(allowed))}" if allowed else "none is taken"
+        raise InvalidInput(f"unknown {kind} {unknown[0]!r}: {expected}")
 
 
 def items(body: dict, name: str, max_items: int) -> list:

@@ -58,6 +58,10 @@ class Task:
     """When set, a multipart/form-data body with one file is read as {upload_field: [file]}."""
 
     @property
+    def query_names(self) -> tuple[str, ...]:
+        return tuple(parameter["name"] for parameter in self.parameters)
+
+    @property
     def schema_name(self) -> str:
         return self.route.title()
 

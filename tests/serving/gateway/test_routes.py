@@ -6,6 +6,7 @@ import base64
 import io
 import json
 
+import grpc
 import numpy as np
 import pytest
 from PIL import Image
@@ -113,22 +114,74 @@ def test_explain_rows_uses_the_per_row_signature(client, backend):
     assert backend.calls[0]["signature"] == "per_row"
 
 
-def test_multipart_upload_of_one_image(client, backend):
+def a_drawn_digit() -> bytes:
     image = np.zeros((100, 80))
     image[10:90, 30:50] = 1.0
-    raw = base64.b64decode(png_of(image))
+    return base64.b64decode(png_of(image))
+
+
+def test_multipart_upload_of_one_image(client, backend):
+    raw = a_drawn_digit()
     response = client.post(
         "/v1/digits",
-        data={"file": (io.BytesIO(raw), "digit.png")},
+        data={"images": (io.BytesIO(raw), "digit.png")},
         content_type="multipart/form-data",
     )
     assert response.status_code == 200, response.json
     assert backend.calls[0]["inputs"]["images"].shape == (1, 28, 28)
 
 
-def test_multipart_without_exactly_one_file(client):
-    response = client.post("/v1/digits", data={}, content_type="multipart/form-data")
-    message = "multipart body: expected exactly 1 image file, got 0"
+@pytest.mark.parametrize(
+    ("fields", "pin"),
+    [({"version": "2"}, Pin(version=2)), ({"label": "canary"}, Pin(label="canary")), ({}, Pin())],
+)
+def test_multipart_form_fields_pin_the_call(client, backend, fields, pin):
+    raw = a_drawn_digit()
+    response = client.post(
+        "/v1/digits",
+        data={"images": (io.BytesIO(raw), "digit.png"), **fields},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.json
+    assert backend.calls[0]["pin"] == pin
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        # str.isdigit() takes both; int() refuses the first and reads the second as 1
+        ({"version": "\u00b2"}, "version: expected an integer, got a string"),
+        ({"version": "\uff11"}, "version: expected an integer, got a string"),
+        ({"version": "99999999999999999999"}, "version: expected an integer, got a string"),
+        ({"version": "1", "label": "a"}, "version, label: give one or the other, not both"),
+        ({"colour": "red"}, "unknown field 'colour': expected only images, label, version"),
+        ({"version": ["1", "2"]}, "multipart body: the field 'version' appears twice"),
+    ],
+)
+def test_bad_multipart_form_fields_are_rejected(client, fields, message):
+    raw = a_drawn_digit()
+    response = client.post(
+        "/v1/digits",
+        data={"images": (io.BytesIO(raw), "digit.png"), **fields},
+        content_type="multipart/form-data",
+    )
+    assert (response.status_code, response.json) == (400, error("invalid_argument", message))
+
+
+@pytest.mark.parametrize(
+    ("files", "got"),
+    [
+        ({}, "none"),
+        ({"file": [b"a"]}, "'file'"),
+        ({"images": [b"a", b"b"]}, "'images', 'images'"),
+    ],
+)
+def test_multipart_without_exactly_one_file_in_its_field(client, files, got):
+    data = {name: [(io.BytesIO(raw), "digit.png") for raw in raws] for name, raws in files.items()}
+    response = client.post("/v1/digits", data=data, content_type="multipart/form-data")
+    message = (
+        f"multipart body: expected exactly 1 image file, in the field 'images'; got files in {got}"
+    )
     assert (response.status_code, response.json) == (400, error("invalid_argument", message))
 
 
@@ -229,16 +282,15 @@ def test_horizon_given_as_a_whole_float_is_accepted(client, backend):
 
 
 @pytest.mark.parametrize(
-    ("url", "extra", "pin"),
+    ("extra", "pin"),
     [
-        ("/v1/sum?version=2", {}, Pin(version=2)),
-        ("/v1/sum", {"version": 2}, Pin(version=2)),
-        ("/v1/sum?label=stable", {}, Pin(label="stable")),
-        ("/v1/sum", {"label": "canary"}, Pin(label="canary")),
+        ({"version": 2}, Pin(version=2)),
+        ({"label": "canary"}, Pin(label="canary")),
+        ({"version": None, "label": "canary"}, Pin(label="canary")),
     ],
 )
-def test_a_version_or_label_pins_the_call(client, backend, url, extra, pin):
-    response = client.post(url, json={"sequences": [[1]], **extra})
+def test_a_version_or_label_pins_the_call(client, backend, extra, pin):
+    response = client.post("/v1/sum", json={"sequences": [[1]], **extra})
     assert response.status_code == 200
     assert backend.calls[0]["pin"] == pin
     expected = {"name": "sum_regressor", "version": pin.version or NEWEST}
@@ -250,31 +302,19 @@ def test_a_version_or_label_pins_the_call(client, backend, url, extra, pin):
 @pytest.mark.parametrize(
     ("url", "extra", "message"),
     [
-        ("/v1/sum?version=x", {}, "version: expected an integer, got a string"),
-        # str.isdigit() takes both; int() refuses the first and reads the second as 1
-        ("/v1/sum?version=%C2%B2", {}, "version: expected an integer, got a string"),
-        ("/v1/sum?version=%EF%BC%91", {}, "version: expected an integer, got a string"),
-        (
-            "/v1/sum?version=99999999999999999999",
-            {},
-            "version: expected an integer, got a string",
-        ),
+        ("/v1/sum?version=1", {}, "unknown query parameter 'version': none is taken"),
+        ("/v1/digits?label=a", {}, "unknown query parameter 'label': expected only explain"),
         (
             "/v1/sum",
             {"version": 0},
             "version: expected an integer in [1, 9223372036854775807], got 0",
         ),
-        ("/v1/sum?version=1&label=stable", {}, "version, label: give one or the other, not both"),
         (
-            "/v1/sum?version=1",
-            {"version": 2},
-            "version: give it in the body or the query string, not both",
+            "/v1/sum",
+            {"version": 1, "label": "a"},
+            "version, label: give one or the other, not both",
         ),
-        (
-            "/v1/sum?label=a",
-            {"label": "b"},
-            "label: give it in the body or the query string, not both",
-        ),
+        ("/v1/sum", {"version": "1"}, "version: expected an integer, got a string"),
         (
             "/v1/sum",
             {"label": "a b"},
@@ -283,7 +323,8 @@ def test_a_version_or_label_pins_the_call(client, backend, url, extra, pin):
     ],
 )
 def test_bad_pins_are_rejected(client, url, extra, message):
-    response = client.post(url, json={"sequences": [[1]], **extra})
+    images = {"images": [[0.0] * 784]} if url.startswith("/v1/digits") else {"sequences": [[1]]}
+    response = client.post(url, json={**images, **extra})
     assert (response.status_code, response.json) == (400, error("invalid_argument", message))
 
 
@@ -294,6 +335,18 @@ def test_bad_pins_are_rejected(client, url, extra, message):
     ("failure", "status", "code"),
     [
         (errors.NotFound("model server: Servable not found"), 404, "not_found"),
+        (
+            errors.from_grpc(
+                grpc.StatusCode.INVALID_ARGUMENT, "Unrecognized servable version label: nope"
+            ),
+            404,
+            "not_found",
+        ),
+        (
+            errors.from_grpc(grpc.StatusCode.INVALID_ARGUMENT, "Expects arg[0] to be float"),
+            400,
+            "invalid_argument",
+        ),
         (errors.InvalidInput("model server: bad"), 400, "invalid_argument"),
         (errors.TooManyRequests("model server: queue full"), 429, "resource_exhausted"),
         (errors.BackendError("model server: boom"), 502, "backend_error"),
@@ -368,20 +421,23 @@ def test_tf_serving_answers_come_back_unchanged(client, backend, status, body):
 @pytest.mark.parametrize(
     ("method", "url", "allow"),
     [
-        ("GET", "/v1/models/forecaster:predict", "POST"),
-        ("GET", "/v1/models/forecaster/versions/2:regress", "POST"),
-        ("POST", "/v1/models/forecaster", "GET"),
-        ("POST", "/v1/models/forecaster/metadata", "GET"),
+        ("GET", "/v1/models/forecaster:predict", "OPTIONS, POST"),
+        ("GET", "/v1/models/forecaster/versions/2:regress", "OPTIONS, POST"),
+        ("POST", "/v1/models/forecaster", "GET, HEAD, OPTIONS"),
+        ("POST", "/v1/models/forecaster/metadata", "GET, HEAD, OPTIONS"),
     ],
 )
 def test_a_method_the_tf_serving_route_does_not_serve_is_405_with_allow(
     client, backend, method, url, allow
 ):
     """The OpenAPI document gives each TF Serving route one method; the other is refused here,
-    with Allow, instead of being forwarded (TF Serving would call it a malformed request)."""
+    with Allow, instead of being forwarded (TF Serving would call it a malformed request), and
+    OPTIONS lists the same methods."""
     response = client.open(url, method=method)
     assert (response.status_code, response.headers["Allow"]) == (405, allow)
     assert isinstance(response.json["error"], str)
+    options = client.options(url)
+    assert (options.status_code, options.headers["Allow"]) == (200, allow)
     assert backend.forwarded == []
 
 
