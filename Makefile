@@ -20,7 +20,7 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway peers bench bench-xla profile bench-batching bench-gateway loadtest loadtest-distributed soak protos lint format test test-fast run clean
+.PHONY: help install models train serve gateway peers bench bench-xla profile bench-batching bench-gateway loadtest loadtest-distributed soak soak-hostile protos lint format test test-fast run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -96,6 +96,9 @@ loadtest-distributed: $(STAMP)  ## The same with a Locust master and LOCUST_WORK
 
 soak: models  ## 10 minutes of mixed load on make run's processes: model server and worker SIGKILLed, a model update
 	$(PY) -m loadtest.soak
+
+soak-hostile: models  ## 5 minutes of hostile and valid clients on make run's processes, then 5,000 half-open connections per port
+	$(PY) -m loadtest.hostile
 
 protos: $(STAMP)  ## Regenerate protocol/generated (TF Serving's messages) from the tensorflow-serving-api wheel
 	$(PY) -m protocol.codegen

@@ -4,7 +4,8 @@ config and each worker), validated by pydantic, passed down.
 Variable (default): meaning
   GATEWAY_HOST (0.0.0.0), GATEWAY_PORT (8000): where gunicorn listens.
   GATEWAY_WORKERS (2), GATEWAY_WORKER_CLASS (gevent; or gthread), GATEWAY_WORKER_CONNECTIONS
-    (1000, gevent), GATEWAY_THREADS (32, gthread only), GATEWAY_TIMEOUT_S (30),
+    (4096, gevent: connections a worker holds, idle or half-open ones included),
+    GATEWAY_THREADS (32, gthread only), GATEWAY_TIMEOUT_S (30),
     GATEWAY_GRACEFUL_TIMEOUT_S (20), GATEWAY_LOG_LEVEL (INFO): gunicorn and logging.
   TFS_TARGET (127.0.0.1:8500): the model server's gRPC address: host:port, several replicas
     as host:port,host:port, or a gRPC target URI such as dns:///tfserving-headless:8500
@@ -67,7 +68,7 @@ class GatewaySettings(EnvSettings):
     port: int = Field(8000, alias="GATEWAY_PORT", ge=1, le=65535)
     workers: int = Field(2, alias="GATEWAY_WORKERS", ge=1)
     worker_class: Literal["gevent", "gthread"] = Field("gevent", alias="GATEWAY_WORKER_CLASS")
-    worker_connections: int = Field(1000, alias="GATEWAY_WORKER_CONNECTIONS", ge=1)
+    worker_connections: int = Field(4096, alias="GATEWAY_WORKER_CONNECTIONS", ge=1)
     threads: int = Field(32, alias="GATEWAY_THREADS", ge=1)
     timeout_s: int = Field(30, alias="GATEWAY_TIMEOUT_S", ge=1)
     graceful_timeout_s: int = Field(20, alias="GATEWAY_GRACEFUL_TIMEOUT_S", ge=1)
