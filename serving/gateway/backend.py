@@ -17,7 +17,8 @@ import numpy as np
 from client import targets
 from client.grpc_client import Prediction, ServingClient, ServingClientError, TlsSettings
 from serving.gateway import errors
-from serving.gateway.metrics import BACKEND_SECONDS
+from serving.gateway.coalescing import Coalescer, Send
+from serving.gateway.metrics import BACKEND_SECONDS, CALL_ROWS
 from serving.gateway.settings import GatewaySettings
 
 
@@ -49,6 +50,9 @@ class Backend:
             tls=_tls(settings),
             max_message_bytes=2 * settings.max_body_bytes + 1024 * 1024,
         )
+        self.coalescer = (
+            Coalescer(self._sender, settings.coalesce_max_rows) if settings.coalesce else None
+        )
         self._connections = threading.local()
         self._replica_clients: dict[str, ServingClient] = {}
         self._replica_lock = threading.Lock()
@@ -63,18 +67,37 @@ class Backend:
         timeout: float | None = None,
     ) -> Prediction:
         """The model's answer within `timeout` seconds (what the request's deadline leaves),
-        retries included."""
-        with _translated(model, "predict"):
-            return self.client.predict(
-                model,
-                inputs,
-                signature=signature,
-                version=pin.version,
-                label=pin.label,
-                output_filter=output_filter,
-                tensor_content=True,
-                timeout=timeout,
-            )
+        retries included; merged with this worker's concurrent calls of the same kind unless
+        GATEWAY_COALESCE is off."""
+        timeout = self.settings.deadline_s if timeout is None else timeout
+        if self.coalescer is None:
+            return self._sender((model, signature, pin, tuple(output_filter)))(inputs, timeout)
+        rows = tuple(
+            sorted((alias, value.dtype.str, value.shape[1:]) for alias, value in inputs.items())
+        )
+        key = (model, signature, pin, tuple(output_filter), rows)
+        return self.coalescer.predict(key, inputs, timeout)
+
+    def _sender(self, key: tuple) -> Send:
+        """The call to the model server for a coalescing key (model, signature, pin, output
+        filter, ...)."""
+        model, signature, pin, output_filter = key[:4]
+
+        def send(inputs: dict[str, np.ndarray], timeout: float) -> Prediction:
+            CALL_ROWS.labels(model).observe(len(next(iter(inputs.values()))))
+            with _translated(model, "predict"):
+                return self.client.predict(
+                    model,
+                    inputs,
+                    signature=signature,
+                    version=pin.version,
+                    label=pin.label,
+                    output_filter=output_filter,
+                    tensor_content=True,
+                    timeout=timeout,
+                )
+
+        return send
 
     def status(self, model: str, timeout: float | None = None, replica: str | None = None):
         """The model's versions, from whichever replica the channel picks, or from `replica`."""

@@ -31,6 +31,12 @@ BACKEND_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 ERRORS = Counter("gateway_errors_total", "Error responses by code", ["code"])
+CALL_ROWS = Histogram(
+    "gateway_backend_call_rows",
+    "Rows per model-server prediction call (requests merged by coalescing)",
+    ["model"],
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -29,6 +29,9 @@ Variable (default): meaning
   GATEWAY_CORS_ORIGINS (empty: CORS off): comma-separated origins, or `*`.
   GATEWAY_MAX_IN_FLIGHT (16): requests one worker processes at once; more wait for a slot while
     the wait is expected to end within what is left of their deadline (429 otherwise).
+  GATEWAY_COALESCE (on): merge a worker's concurrent predictions of the same kind into one
+    model-server call (serving/gateway/coalescing.py); GATEWAY_COALESCE_MAX_ROWS (64, the model
+    server's max_batch_size in serving/config/batching.config): the most rows in one call.
   GATEWAY_API_KEYS (empty: no keys needed): SHA-256 digests of API keys, see serving.gateway.auth.
   GATEWAY_PUBLIC_ROUTES (/healthz,/readyz,/metrics,/openapi.json,/docs): with API keys
     configured, the operations routes that still answer without a key; the others need a key
@@ -93,6 +96,8 @@ class GatewaySettings(EnvSettings):
     max_image_pixels: int = Field(MAX_IMAGE_PIXELS, alias="GATEWAY_MAX_IMAGE_PIXELS", ge=1)
     cors_origins: tuple[str, ...] = Field((), alias="GATEWAY_CORS_ORIGINS")
     max_in_flight: int = Field(16, alias="GATEWAY_MAX_IN_FLIGHT", ge=1)
+    coalesce: bool = Field(True, alias="GATEWAY_COALESCE")
+    coalesce_max_rows: int = Field(64, alias="GATEWAY_COALESCE_MAX_ROWS", ge=1)
     api_keys: tuple[ApiKey, ...] = Field((), alias="GATEWAY_API_KEYS")
     public_routes: tuple[str, ...] = Field(OPS_ROUTES, alias="GATEWAY_PUBLIC_ROUTES")
 

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,55 @@ def test_versions_labels_and_unknown_models(gateway):
     status, body, _ = post(gateway, "/v1/sum", {"sequences": [[1]], "label": "nope"})
     assert (status, body["error"]["code"]) == (404, "not_found"), body
     assert "Unrecognized servable version label: nope" in body["error"]["message"]
+
+
+def call_rows(gateway) -> tuple[float, float]:
+    """(model-server prediction calls, rows they carried) so far, every model and worker."""
+    _, text = http("GET", gateway.rest_url + "/metrics")
+    found = re.findall(r"^gateway_backend_call_rows_(count|sum)\{[^}]*\} (\S+)$", text, re.M)
+    totals = {"count": 0.0, "sum": 0.0}
+    for kind, value in found:
+        totals[kind] += float(value)
+    return totals["count"], totals["sum"]
+
+
+def test_concurrent_requests_are_merged_and_each_gets_the_answer_it_gets_alone(gateway, mnist_test):
+    rng = np.random.default_rng(7)
+    bodies = []
+    for index in range(12):
+        count = int(rng.integers(1, 4))
+        lengths = rng.integers(1, 65, count)
+        bodies.append(("/v1/sum", {"sequences": [rng.integers(0, 2, n).tolist() for n in lengths]}))
+        start = rng.uniform(0, 20)
+        window = series(start + np.arange(20) * RESOLUTION).tolist()
+        bodies.append(("/v1/forecast", {"series": [window], "horizon": int(rng.integers(1, 60))}))
+        bodies.append(("/v1/digits", {"images": [mnist_test[0][index].tolist()]}))
+    alone = [post(gateway, path, body)[:2] for path, body in bodies]  # one at a time
+    calls, rows = call_rows(gateway)
+    with ThreadPoolExecutor(32) as pool:
+        together = list(pool.map(lambda pair: post(gateway, *pair)[:2], bodies * 4))
+    more_calls, more_rows = call_rows(gateway)
+    assert more_rows - rows == 4 * sum(
+        len(body.get("sequences") or body.get("series") or body["images"]) for _, body in bodies
+    )
+    assert more_calls - calls < len(together), "no call carried more than one request"
+    for index, (status, answer) in enumerate(together):
+        expected_status, expected = alone[index % len(bodies)]
+        assert status == expected_status == 200, answer
+        assert answer["model"] == expected["model"]
+        key = next(k for k in answer if k != "model")
+        np.testing.assert_allclose(
+            flatten(answer[key]), flatten(expected[key]), rtol=1e-5, atol=1e-5
+        )
+
+
+def flatten(value) -> list[float]:
+    """The numbers of an answer's predictions, in order (digit predictions are objects)."""
+    if isinstance(value, dict):
+        return [number for item in value.values() for number in flatten(item)]
+    if isinstance(value, list):
+        return [number for item in value for number in flatten(item)]
+    return [float(value)]
 
 
 TF_SERVING_REQUESTS = [
