@@ -81,6 +81,16 @@ class Requests:
         return found
 
 
+def busy(max_rows: int = 64):
+    """A held stand-in, a coalescer over it, and a first request's call in flight."""
+    server = HeldModelServer()
+    coalescer = Coalescer(server.send, max_rows)
+    requests = Requests(coalescer)
+    requests.start("first", rows(1))
+    wait_until(lambda: len(server.calls) == 1, what="the first call")
+    return server, coalescer, requests
+
+
 def test_a_lone_request_is_sent_at_once_alone():
     server = HeldModelServer(held=False)
     prediction = Coalescer(server.send, 64).predict(KEY, rows(1, 2), 5.0)
@@ -89,11 +99,7 @@ def test_a_lone_request_is_sent_at_once_alone():
 
 
 def test_requests_arriving_during_a_call_leave_together_as_the_next_one():
-    server = HeldModelServer()
-    coalescer = Coalescer(server.send, 64)
-    requests = Requests(coalescer)
-    requests.start("first", rows(1))
-    wait_until(lambda: len(server.calls) == 1, what="the first call")
+    server, coalescer, requests = busy()
     for name, values in (("a", (2, 3)), ("b", (4,)), ("c", (5, 6, 7))):
         requests.start(name, rows(*values))
     wait_until(lambda: coalescer.queued(KEY) == 3, what="three queued")
@@ -106,11 +112,7 @@ def test_requests_arriving_during_a_call_leave_together_as_the_next_one():
 
 
 def test_a_call_takes_at_most_max_rows_and_the_rest_go_next():
-    server = HeldModelServer()
-    coalescer = Coalescer(server.send, 4)
-    requests = Requests(coalescer)
-    requests.start("first", rows(1))
-    wait_until(lambda: len(server.calls) == 1, what="the first call")
+    server, coalescer, requests = busy(max_rows=4)
     for index in range(3):
         requests.start(str(index), rows(10 + index, 20 + index))
         wait_until(lambda index=index: coalescer.queued(KEY) == index + 1, what="queued in order")
@@ -136,11 +138,7 @@ def test_different_pins_are_never_merged():
 
 
 def test_a_bad_member_cannot_fail_the_others():
-    server = HeldModelServer()
-    coalescer = Coalescer(server.send, 64)
-    requests = Requests(coalescer)
-    requests.start("first", rows(1))
-    wait_until(lambda: len(server.calls) == 1, what="the first call")
+    server, coalescer, requests = busy()
     requests.start("good", rows(2))
     requests.start("bad", rows(-1))
     requests.start("also good", rows(3))
@@ -154,11 +152,7 @@ def test_a_bad_member_cannot_fail_the_others():
 
 
 def test_a_member_past_its_deadline_while_queued_gets_504_and_the_rest_answer():
-    server = HeldModelServer()
-    coalescer = Coalescer(server.send, 64)
-    requests = Requests(coalescer)
-    requests.start("first", rows(1))
-    wait_until(lambda: len(server.calls) == 1, what="the first call")
+    server, _, requests = busy()
     requests.start("hasty", rows(2), timeout=0.05)
     requests.start("patient", rows(3))
     hasty = wait_until(lambda: dict(requests.outcomes.queue).get("hasty"), what="the 504")
@@ -170,11 +164,7 @@ def test_a_member_past_its_deadline_while_queued_gets_504_and_the_rest_answer():
 
 
 def test_a_failure_of_the_merged_call_that_is_not_the_input_is_every_members():
-    server = HeldModelServer()
-    coalescer = Coalescer(server.send, 64)
-    requests = Requests(coalescer)
-    requests.start("first", rows(1))
-    wait_until(lambda: len(server.calls) == 1, what="the first call")
+    server, coalescer, requests = busy()
     requests.start("a", rows(2))
     requests.start("b", rows(3))
     wait_until(lambda: coalescer.queued(KEY) == 2, what="two queued")
@@ -209,11 +199,7 @@ def test_the_merged_calls_timeout_is_its_earliest_members_deadline():
 @pytest.mark.parametrize("members", [1, 5])
 def test_every_member_is_answered_when_the_stand_in_itself_breaks(members):
     """A bug below (anything but an API error) still answers every member: none waits forever."""
-    server = HeldModelServer()
-    coalescer = Coalescer(server.send, 64)
-    requests = Requests(coalescer)
-    requests.start("first", rows(1))
-    wait_until(lambda: len(server.calls) == 1, what="the first call")
+    server, coalescer, requests = busy()
     for index in range(members):
         requests.start(str(index), rows(2))
     wait_until(lambda: coalescer.queued(KEY) == members, what="queued")
