@@ -65,6 +65,8 @@ SERVED = ("grpc", "gateway", "naive")
 WORKERS, THREADS = 2, 16
 REQUEST_COUNT = r':tensorflow:serving:request_count\{{model_name="{model}",status="(\w+)"\}} (\d+)'
 """TF Serving's request counter by status, for one model (str.format with `model`)."""
+BATCH_ROWS = r'^seqserve_batch_size_(count|sum)\{{model_name="{model}"\}} (\S+)$'
+"""The model server's rows per session run, for one model (str.format with `model`)."""
 
 
 def calls_per_second(signature, images: tf.Tensor, seconds: float) -> tuple[float, float]:
@@ -83,6 +85,17 @@ def in_process(version: Path, images: np.ndarray, seconds: float) -> dict:
     one_ms, _ = calls_per_second(signature, tf.constant(images[:1]), seconds)
     _, batches = calls_per_second(signature, tf.constant(images[:64]), seconds)
     return {"batch_1_ms": round(one_ms, 3), "batch_64_images_per_second": round(batches * 64, 1)}
+
+
+def batch_rows(metrics: str, model: str) -> tuple[float, float]:
+    """(session runs, rows they carried) of `model`, from the model server's metrics text."""
+    found = dict(re.findall(BATCH_ROWS.format(model=re.escape(model)), metrics, re.M))
+    return float(found.get("count", 0)), float(found.get("sum", 0))
+
+
+def model_runs(rest_url: str, model: str) -> tuple[float, float]:
+    """`batch_rows` of `model` on the model server now."""
+    return batch_rows(http("GET", rest_url + "/monitoring/prometheus/metrics")[1], model)
 
 
 def failed_grpc_requests(rest_url: str, model: str) -> int:
@@ -146,17 +159,22 @@ def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
     }
     results["routes"] = {route: {"grpc": {}, "gateway": {}} for route in routes}
 
-    def sweep(path: str, run, processes: dict, route: str = "digits") -> None:
-        """Each level's run, with the CPU one request cost in each group of `processes`."""
+    def sweep(path: str, run, processes: dict, route: str = "digits", batches=None) -> None:
+        """Each level's run, with the CPU one request cost in each group of `processes`, and
+        with `batches` (the model server's (session runs, rows) so far) the rows per run."""
         points = results[path] if route == "digits" else results["routes"][route][path]
         meter = CpuMeter(processes)
         for level in args.levels:
+            before = batches() if batches else None
             meter.start()
             point = run(level)
             spent = meter.stop()
             point["cpu_ms_per_request"] = per_request_ms(
                 spent, point["requests"] + point["failures"]
             )
+            if batches:
+                runs, rows = np.subtract(batches(), before)
+                point["rows_per_model_run"] = round(rows / runs, 2) if runs else None
             points[level] = point
             label = path if route == "digits" else f"{path} {route}"
             print(f"{label:>16} c={level:<4} {points[level]}", flush=True)
@@ -182,7 +200,13 @@ def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
                 result["failures"] += failed_grpc_requests(server.rest_url, model) - failed
                 return result
 
-            sweep("grpc", grpc_run, {"model_server": lambda: [server.process.pid]}, route)
+            sweep(
+                "grpc",
+                grpc_run,
+                {"model_server": lambda: [server.process.pid]},
+                route,
+                functools.partial(model_runs, server.rest_url, model),
+            )
         gateway = start_gateway(
             server.grpc_address,
             server.rest_url,
@@ -194,13 +218,14 @@ def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
                 "gateway": lambda: tree(gateway.process.pid),
                 "model_server": lambda: [server.process.pid],
             }
-            for route, (_, _, body) in requests.items():
+            for route, (model, _, body) in requests.items():
                 url = f"{gateway.rest_url}/v1/{route}"
                 sweep(
                     "gateway",
                     lambda c, url=url, body=body: wrk.run(url, body, c, args.seconds),
                     stack,
                     route,
+                    functools.partial(model_runs, server.rest_url, model),
                 )
         finally:
             gateway.stop()
@@ -297,7 +322,7 @@ def markdown(results: dict, levels: list[int], machine: str) -> str:
             lines.append(f"| {route} | " + " | ".join(cells) + " |")
     top = max(levels)
     lines += ["", f"CPU per request at c={top}, ms, by process (utime + stime from /proc):", ""]
-    lines += ["| path | by process | total |", "|---|---|---|"]
+    lines += ["| path | by process | total | rows per model run |", "|---|---|---|---|"]
     costs = [(path, results[path][top]) for path in served_paths(results)]
     costs += [
         (f"{path} {route}", points[path][top])
@@ -307,7 +332,8 @@ def markdown(results: dict, levels: list[int], machine: str) -> str:
     for label, point in costs:
         cost = point.get("cpu_ms_per_request", {})
         parts = ", ".join(f"{name} {ms}" for name, ms in cost.items() if name != "total")
-        lines.append(f"| {label} | {parts} | {cost.get('total')} |")
+        rows = point.get("rows_per_model_run", "")
+        lines.append(f"| {label} | {parts} | {cost.get('total')} | {rows} |")
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {'yes' if ok else 'no'} |" for t, m, ok in targets(results, top)]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """The benchmark's verdicts: each target row is computed from the measured figures, and every
 peer framework measured gets its own row."""
 
-from loadtest.bench import markdown, route_requests, targets
+from loadtest.bench import batch_rows, markdown, route_requests, targets
 from protocol.messages import predict_pb2
 
 
@@ -24,7 +24,7 @@ RESULTS = {
     "grpc": {1: point(500, 1.8, 3.0), 64: point(2100, 30, 90)},
     "gateway": {
         1: point(250, 2.5, 6.0),
-        64: point(1300, 50, 140, gateway=0.4, model_server=0.3),
+        64: {**point(1300, 50, 140, gateway=0.4, model_server=0.3), "rows_per_model_run": 12.5},
     },
     "naive": {1: point(200, 4.0, 9.0), 64: point(800, 80, 300, naive=1.0)},
     "bentoml": {1: point(100, 9.0, 20.0), 64: point(800, 45, 120, bentoml=2.0)},
@@ -52,8 +52,8 @@ def test_every_target_is_judged_from_the_figures():
 
 def test_the_cpu_table_gives_each_process_its_share():
     table = markdown(RESULTS, [1, 64], "test machine").splitlines()
-    assert "| gateway | gateway 0.4, model_server 0.3 | 0.7 |" in table
-    assert "| naive | naive 1.0 | 1.0 |" in table
+    assert "| gateway | gateway 0.4, model_server 0.3 | 0.7 | 12.5 |" in table
+    assert "| naive | naive 1.0 | 1.0 |  |" in table
 
 
 def test_the_table_has_a_row_for_each_path_measured():
@@ -82,3 +82,17 @@ def test_route_requests_are_what_the_gateway_sends_for_models_present(tmp_path):
     assert sorted(request.inputs) == ["horizon", "window"]
     assert list(request.inputs["horizon"].int_val) == [10]
     assert b'"horizon": 10' in body
+
+
+def test_rows_per_model_run_are_read_from_the_model_servers_metrics():
+    metrics = "\n".join(
+        [
+            'seqserve_batch_size_bucket{model_name="sum_regressor",le="+Inf"} 40',
+            'seqserve_batch_size_sum{model_name="sum_regressor"} 400',
+            'seqserve_batch_size_count{model_name="sum_regressor"} 40',
+            'seqserve_batch_size_sum{model_name="forecaster"} 7',
+            'seqserve_batch_size_count{model_name="forecaster"} 7',
+        ]
+    )
+    assert batch_rows(metrics, "sum_regressor") == (40.0, 400.0)
+    assert batch_rows(metrics, "digit_classifier") == (0.0, 0.0)
