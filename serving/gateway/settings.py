@@ -27,8 +27,9 @@ Variable (default): meaning
   GATEWAY_MAX_IMAGE_PIXELS (4000000): the most pixels an uploaded image is decoded into
     (width × height, from its header before decoding; client/images.py).
   GATEWAY_CORS_ORIGINS (empty: CORS off): comma-separated origins, or `*`.
-  GATEWAY_MAX_IN_FLIGHT (16): requests one worker processes at once; more wait for a slot while
-    the wait is expected to end within what is left of their deadline (429 otherwise).
+  GATEWAY_MAX_IN_FLIGHT (64): requests one worker processes at once; more wait for a slot while
+    the wait is expected to end within what is left of their deadline (429 otherwise). As many
+    as a coalesced call's rows, so that a merged call can fill the model server's largest batch.
   GATEWAY_COALESCE (on): merge a worker's concurrent predictions of the same kind into one
     model-server call (serving/gateway/coalescing.py); GATEWAY_COALESCE_MAX_ROWS (64, the model
     server's max_batch_size in serving/config/batching.config): the most rows in one call.
@@ -95,7 +96,7 @@ class GatewaySettings(EnvSettings):
     max_horizon: int = Field(MAX_HORIZON, alias="GATEWAY_MAX_HORIZON", ge=1, le=MAX_HORIZON)
     max_image_pixels: int = Field(MAX_IMAGE_PIXELS, alias="GATEWAY_MAX_IMAGE_PIXELS", ge=1)
     cors_origins: tuple[str, ...] = Field((), alias="GATEWAY_CORS_ORIGINS")
-    max_in_flight: int = Field(16, alias="GATEWAY_MAX_IN_FLIGHT", ge=1)
+    max_in_flight: int = Field(64, alias="GATEWAY_MAX_IN_FLIGHT", ge=1)
     coalesce: bool = Field(True, alias="GATEWAY_COALESCE")
     coalesce_max_rows: int = Field(64, alias="GATEWAY_COALESCE_MAX_ROWS", ge=1)
     api_keys: tuple[ApiKey, ...] = Field((), alias="GATEWAY_API_KEYS")
