@@ -24,7 +24,6 @@ import base64
 import io
 import json
 import random
-import shutil
 import socket
 import sys
 import tempfile
@@ -40,11 +39,10 @@ from jsonschema import Draft7Validator
 from PIL import Image, ImageDraw
 
 from client.grpc_client import ServingClient, ServingClientError
-from contract.layout import existing_versions
-from contract.models import MAX_SERVED_LENGTH, MODELS, SUM_REGRESSOR
+from contract.models import MAX_SERVED_LENGTH, SUM_REGRESSOR
 from loadtest.payloads import mnist_sample, random_sequence, series_window
 from loadtest.processes import REPO, add_data_arguments, http
-from loadtest.soak import Stack, rss_mb
+from loadtest.soak import Stack, newest_versions, rss_mb
 
 LEVEL_MB = 20.0
 """How much higher a process's RSS may peak in the run's second half than in its first."""
@@ -332,21 +330,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "hostile.json")
     args = parser.parse_args(argv)
 
-    workdir = Path(tempfile.mkdtemp(prefix="hostile-"))
-    models = workdir / "models"
-    for name in MODELS:  # the newest version of each: what make run serves
-        newest = max(existing_versions(args.models_dir / name))
-        (folder,) = (
-            p for p in (args.models_dir / name).iterdir() if p.name.lstrip("0") == str(newest)
-        )
-        shutil.copytree(folder, models / name / "1")
-    stack = Stack(models, workdir)
-    try:
-        stack.wait_ready(300)
-        report = run(stack, args)
-    finally:
-        report_stop = stack.stop()
-    report["stack_stop"] = report_stop
+    with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
+        workdir = Path(tmp)
+        stack = Stack(newest_versions(args.models_dir, workdir / "models"), workdir)
+        try:
+            stack.wait_ready(300)
+            report = run(stack, args)
+        finally:
+            stopped = stack.stop()
+    report["stack_stop"] = stopped
     report["passed"] = (
         report["lost"] == {}
         and report["undocumented"] == []
@@ -356,7 +348,6 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
-    shutil.rmtree(workdir, ignore_errors=True)
     return 0 if report["passed"] else 1
 
 

@@ -404,6 +404,17 @@ def recovery(records, events: dict[str, float], begin: float) -> dict:
     return result
 
 
+def newest_versions(source: Path, into: Path) -> Path:
+    """`into`, holding the newest version of each model under `source` (what `make run`
+    serves) as version 1."""
+    for name in MODELS:
+        versions = existing_versions(source.resolve() / name)
+        if not versions:
+            raise SystemExit(f"no {name} under {source}: run `make models` first")
+        shutil.copytree(source.resolve() / name / str(versions[-1]), into / name / "1")
+    return into
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.soak",
@@ -423,13 +434,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        models_dir = workdir / "models"
-        for name in MODELS:
-            source = args.models_dir.resolve() / name
-            versions = existing_versions(source)
-            if not versions:
-                raise SystemExit(f"no {name} under {source}: run `make models` first")
-            shutil.copytree(source / str(versions[-1]), models_dir / name / "1")
+        models_dir = newest_versions(args.models_dir, workdir / "models")
         stack = Stack(models_dir, workdir, args.replicas, args.hang_timeout)
         memory: dict[str, list[float]] = {}
         events: dict[str, float] = {}

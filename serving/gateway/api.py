@@ -85,7 +85,7 @@ for _task in all_tasks():
 def tf_serving_route(target: str):
     state = gateway()
     if request.method not in passthrough.methods(target):
-        raise MethodNotAllowed(valid_methods=passthrough.allow(target).split(", "))
+        raise MethodNotAllowed(valid_methods=passthrough.allowed(target))
     name = passthrough.model_name(target)
     g.model = name if name in state.settings.models else "other"
     body = raw_body() if request.method == "POST" else b""
@@ -98,7 +98,7 @@ def tf_serving_route(target: str):
 def tf_serving_options(target: str):
     """What Flask's automatic OPTIONS answer would say if each TF Serving path had a rule of
     its own: the one method it serves."""
-    return Response(status=200, headers={"Allow": passthrough.allow(target)})
+    return Response(status=200, headers={"Allow": ", ".join(passthrough.allowed(target))})
 
 
 @blueprint.get("/v1/models")

@@ -39,9 +39,8 @@ class Member:
     deadline: float
     """time.monotonic() by which it must be answered."""
     settled: threading.Event = field(default_factory=threading.Event)
-    outcome: Prediction | errors.ApiError | None = None
-    alone: bool = False
-    """The merged call was refused for its input: this member is sent again by itself."""
+    outcome: Prediction | errors.ApiError | object | None = None
+    """Its answer, its error, or ALONE."""
     leads: list[Member] | None = None
     """Set when this member must send the next call for its key: that call's members."""
 
@@ -96,7 +95,7 @@ class Coalescer:
             self._wait(key, member, timeout)
         if member.leads is not None:
             self._lead(key, member.leads)
-        if member.alone:
+        if member.outcome is ALONE:
             return self._send(key)(member.inputs, member.deadline - time.monotonic())
         if isinstance(member.outcome, errors.ApiError):
             raise member.outcome
@@ -146,8 +145,7 @@ class Coalescer:
         except Exception as error:  # a member must never be left waiting
             outcomes = [errors.BackendError(f"model server: {error}") for _ in members]
         for member, outcome in zip(members, outcomes, strict=True):
-            member.alone = outcome is ALONE
-            member.outcome = None if member.alone else outcome
+            member.outcome = outcome
             member.settled.set()
 
     def _next(self, key: tuple) -> list[Member]:

@@ -31,10 +31,10 @@ def methods(target: str) -> tuple[str, ...]:
     return ("POST",) if re.search(r":(predict|classify|regress)$", target) else ("GET",)
 
 
-def allow(target: str) -> str:
-    """The Allow header for `/v1/models/<target>`: its method, HEAD with GET, and OPTIONS."""
+def allowed(target: str) -> list[str]:
+    """What Allow lists for `/v1/models/<target>`: its method, HEAD with GET, and OPTIONS."""
     served = methods(target)
-    return ", ".join(sorted({*served, "OPTIONS", *(("HEAD",) if "GET" in served else ())}))
+    return sorted({*served, "OPTIONS", *(("HEAD",) if "GET" in served else ())})
 
 
 def scope(method: str) -> str:
