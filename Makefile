@@ -20,7 +20,7 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway peers bench bench-xla profile bench-batching bench-gateway loadtest loadtest-distributed soak soak-hostile protos lint format test test-fast run clean
+.PHONY: help install models train serve gateway peers bench bench-xla profile bench-batching bench-gateway bench-workers loadtest loadtest-distributed soak soak-hostile protos lint format test test-fast run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ bench-batching: models  ## gRPC throughput with batching on vs off, and the in-p
 
 bench-gateway: models  ## /v1/digits through the gateway next to direct gRPC, 32 connections
 	$(PY) -m loadtest.bench_gateway
+
+bench-workers: models  ## The gateway app under gunicorn gevent, gthread and granian: CPU per request (wrk)
+	$(PY) -m loadtest.bench_workers
 
 loadtest: $(STAMP)  ## Headless Locust on a running stack; reports/locust*; fails on a broken SLO
 	mkdir -p reports

@@ -9,13 +9,14 @@ from flask import Flask
 from serving.gateway import api, handlers, hooks, ops, web
 from serving.gateway.backend import Backend
 from serving.gateway.extension import Gateway
+from serving.gateway.json_provider import OrjsonProvider
 from serving.gateway.settings import GatewaySettings
 
 
 def create_app(settings: GatewaySettings, backend: Backend | None = None) -> Flask:
     """The app; `backend` defaults to a real one for `settings` (tests pass a fake)."""
     app = Flask(__name__, static_folder=None)
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)
     Gateway(settings, backend or Backend(settings)).init_app(app)
     hooks.init_app(app)
     handlers.init_app(app)

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
 
+import numpy as np
+import orjson
 from flask import current_app, g, request
 from gunicorn.http.errors import ParseException
 
@@ -28,6 +30,8 @@ from serving.gateway.extension import gateway
 ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 """A version in the query string (str.isdigit() also takes '²' and '１', which int() refuses or
 reads as 1)."""
+NOT_INTEGER_START = np.frombuffer(b".eE", np.uint8)
+"""What precedes a run of digits that is a fraction or an exponent, not an integer."""
 CUTOFFS = Cutoffs()
 """This worker's cutoffs: each body read ends when its request's deadline does."""
 
@@ -49,7 +53,7 @@ def json_body() -> dict:
             f"expected Content-Type: application/json, got {request.mimetype or 'none'}"
         )
     try:
-        body = json.loads(raw_body(), object_pairs_hook=_unique_keys)
+        body = parsed(raw_body())
     except DuplicateKey as error:
         raise InvalidInput(
             f"body: the key {str(error)[:64]!r} appears twice in one object"
@@ -59,6 +63,37 @@ def json_body() -> dict:
     if not isinstance(body, dict):
         raise InvalidInput(f"body: expected a JSON object, got {validation.describe(body)}")
     return body
+
+
+def parsed(raw: bytes):
+    """The JSON value of `raw`, read by orjson (several times faster than `json`) where its
+    answer is exactly Python's, else by `json` with the duplicate-key check, whose errors name
+    the problem. orjson's is exact when the text has one object (the only `{`), as many `:` as
+    that object has keys (so no key repeats and no string holds a colon: a repeat would leave
+    fewer keys than colons), and no integer long enough to pass 64 bits (orjson reads one as a
+    float); NaN, Infinity, lone surrogates and anything else orjson refuses take the slow way."""
+    if raw.count(b"{") == 1:
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if isinstance(value, dict) and raw.count(b":") == len(value) and not _long_integer(raw):
+                return value
+    return json.loads(raw, object_pairs_hook=_unique_keys)
+
+
+def _long_integer(text: bytes) -> bool:
+    """Whether an object's text may hold an integer of 19 digits or more: a run of that many
+    digits not after `.`, `e` or `E` (~10 µs for an image's 4.7 KB; a regular expression
+    takes ~40). The text starts and ends with a non-digit (`{`, `}` or blanks)."""
+    chars = np.frombuffer(text, np.uint8)
+    breaks = np.flatnonzero((chars - 48) > 9)  # non-digits (uint8 wraps below '0')
+    long_runs = np.diff(breaks) > 19
+    return (
+        bool(long_runs.any())
+        and not np.isin(chars[breaks[:-1][long_runs]], NOT_INTEGER_START).all()
+    )
 
 
 class DuplicateKey(Exception):
