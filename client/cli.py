@@ -1,14 +1,15 @@
 """`seqserve-client` (or `python -m client`): call the model server from a shell.
 
   seqserve-client sum 0 1 1 0 1              count the ones (or: seqserve-client sum 01101)
+  seqserve-client sum 0110 111               one count per word: 2 and 3
   seqserve-client digits digit.png other.jpg classify images (PNG/JPEG of any size, .npy 28x28)
   seqserve-client forecast --horizon 50 v1 ... v20
   seqserve-client status digit_classifier    versions and states
   seqserve-client metadata forecaster        signatures with their inputs and outputs
 
-Options: --address (TFS_TARGET, default localhost:8500), --timeout seconds (10),
---model-version N or --label L, --json for machine-readable output, --tls-ca PEM; --version
-prints this program's version.
+Options (before or after the command): --address (TFS_TARGET, default localhost:8500),
+--timeout seconds (10), --model-version N or --label L, --json for machine-readable output,
+--tls-ca PEM; --version prints this program's version.
 Exit codes: 0 done, 2 bad input (also an unreadable --tls-ca), 3 server unavailable, 4 deadline
 exceeded, 5 model or version not found, 1 any other server error.
 """
@@ -26,8 +27,9 @@ from pathlib import Path
 import grpc
 import numpy as np
 
+from client.errors import InvalidInput
 from client.grpc_client import ServingClient, ServingClientError, TlsSettings
-from client.images import MAX_IMAGE_PIXELS, ImageError, decode_digit
+from client.images import prepare_digit
 from contract.models import MAX_HORIZON, MAX_LENGTH, SIDE, WINDOW
 from protocol.tensors import dtype_name
 
@@ -40,15 +42,47 @@ EXIT_CODES = {
 }
 
 
-class BadInput(ValueError):
-    """Input the command cannot send; the message says what was expected."""
-
-
 class OneLineErrors(argparse.ArgumentParser):
     """Usage errors as one line on stderr, exit 2 (argparse prints the whole usage first)."""
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+COMMANDS = {
+    "sum": "Count the ones in 0/1 sequences: bits as separate words (0 1 1) make one sequence; "
+    "words of several bits (0110 111) are a sequence each.",
+    "digits": "Classify digit pictures: PNG or JPEG of any size, dark on light or light on "
+    "dark (prepared as MNIST's were), or .npy arrays of 28x28 values in [0, 1].",
+    "forecast": f"Continue a series: at least {WINDOW} values; --horizon steps "
+    f"(1 to {MAX_HORIZON}).",
+    "status": "The versions of a model and their states.",
+    "metadata": "A model's signatures, with their inputs and outputs.",
+}
+
+
+def add_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """The options every command takes; on a command's parser their defaults are left unset,
+    so an option given before the command is not overwritten by an absent one after it."""
+
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--address",
+        default=default(os.environ.get("TFS_TARGET", "localhost:8500")),
+        help="model server: host:port, a list, or a gRPC URI (TFS_TARGET)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=default(10.0), help="seconds per call (10)"
+    )
+    parser.add_argument("--json", action="store_true", default=default(False), help="print JSON")
+    parser.add_argument(
+        "--tls-ca", type=Path, default=default(None), help="PEM root certificate: use TLS"
+    )
+    pin = parser.add_mutually_exclusive_group()
+    pin.add_argument("--model-version", type=int, default=default(None), help="pin a version")
+    pin.add_argument("--label", default=default(None), help="pin a version label")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -57,54 +91,51 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--address", default=os.environ.get("TFS_TARGET", "localhost:8500"))
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--tls-ca", type=Path, help="PEM root certificate: use TLS")
     parser.add_argument(
         "--version",
         action="version",
         version=f"seqserve-client {importlib.metadata.version('seqserve')}",
     )
-    pin = parser.add_mutually_exclusive_group()
-    pin.add_argument("--model-version", type=int, help="pin a model version")
-    pin.add_argument("--label", help="pin a version label")
+    add_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("sum", help="count the ones in a 0/1 sequence").add_argument(
-        "bits", nargs="+"
-    )
-    commands.add_parser("digits", help="classify digit images").add_argument(
-        "images", nargs="+", type=Path
-    )
-    forecast = commands.add_parser("forecast", help="continue a series (≥ 20 values)")
-    forecast.add_argument("--horizon", type=int, default=10)
-    forecast.add_argument("values", nargs="+")
-    commands.add_parser("status", help="versions and states").add_argument("model")
-    commands.add_parser("metadata", help="signatures").add_argument("model")
-    return parser.parse_args(argv)
+    subparsers = {}
+    for name, description in COMMANDS.items():
+        summary = description.split(":")[0].split(".")[0]
+        subparsers[name] = commands.add_parser(name, help=summary, description=description)
+        add_options(subparsers[name], defaults=False)
+    subparsers["sum"].add_argument("bits", nargs="+", help="0s and 1s")
+    subparsers["digits"].add_argument("images", nargs="+", type=Path, help="image files")
+    subparsers["forecast"].add_argument("--horizon", type=int, default=10, help="steps (10)")
+    subparsers["forecast"].add_argument("values", nargs="+", help="the series so far")
+    subparsers["status"].add_argument("model")
+    subparsers["metadata"].add_argument("model")
+    args = parser.parse_args(argv)
+    if args.model_version is not None and args.label is not None:
+        parser.error("argument --label: not allowed with argument --model-version")
+    return args
 
 
-def bits_of(words: list[str]) -> list[int]:
-    text = "".join(words)
-    if not text or set(text) - {"0", "1"}:
-        raise BadInput(f"sum: expected 0s and 1s, got {' '.join(words)!r}")
-    if len(text) > MAX_LENGTH:
-        raise BadInput(f"sum: expected at most {MAX_LENGTH} bits, got {len(text)}")
-    return [int(bit) for bit in text]
+def sequences_of(words: list[str]) -> list[list[int]]:
+    """Single-bit words make one sequence (`0 1 1`); longer words are a sequence each."""
+    if all(len(word) == 1 for word in words):
+        words = ["".join(words)]
+    for word in words:
+        if not word or set(word) - {"0", "1"}:
+            raise InvalidInput(f"sum: expected 0s and 1s, got {word!r}")
+        if len(word) > MAX_LENGTH:
+            raise InvalidInput(f"sum: expected at most {MAX_LENGTH} bits, got {len(word)}")
+    return [[int(bit) for bit in word] for word in words]
 
 
 def image_of(path: Path) -> np.ndarray:
+    if path.suffix != ".npy":
+        return prepare_digit(path)
     try:
-        if path.suffix == ".npy":
-            image = np.load(path, allow_pickle=False).astype(np.float32)
-        else:
-            return decode_digit(path.read_bytes(), str(path), MAX_IMAGE_PIXELS)
-    except ImageError as error:
-        raise BadInput(str(error)) from None
+        image = np.load(path, allow_pickle=False).astype(np.float32)
     except (OSError, ValueError) as error:
-        raise BadInput(f"{path}: {error}") from None
-    if image.size != 28 * 28 or not np.all((image >= 0) & (image <= 1)):
-        raise BadInput(f"{path}: expected 28x28 values in [0, 1]")
+        raise InvalidInput(f"{path}: {error}") from None
+    if image.size != SIDE * SIDE or not np.all((image >= 0) & (image <= 1)):
+        raise InvalidInput(f"{path}: expected 28x28 values in [0, 1]")
     return image.reshape(SIDE, SIDE)
 
 
@@ -112,11 +143,11 @@ def series_of(values: list[str], horizon: int) -> list[float]:
     try:
         series = [float(value) for value in values]
     except ValueError as error:
-        raise BadInput(f"forecast: expected numbers ({error})") from None
+        raise InvalidInput(f"forecast: expected numbers ({error})") from None
     if len(series) < WINDOW or not all(math.isfinite(v) for v in series):
-        raise BadInput(f"forecast: expected at least {WINDOW} finite values, got {len(series)}")
+        raise InvalidInput(f"forecast: expected at least {WINDOW} finite values, got {len(series)}")
     if not 1 <= horizon <= MAX_HORIZON:
-        raise BadInput(f"forecast: --horizon must be in [1, {MAX_HORIZON}], got {horizon}")
+        raise InvalidInput(f"forecast: --horizon must be in [1, {MAX_HORIZON}], got {horizon}")
     return series
 
 
@@ -124,20 +155,22 @@ def run(args: argparse.Namespace, client: ServingClient) -> tuple[object, str]:
     """(JSON-able result, human-readable text) of one command."""
     spec = {"version": args.model_version, "label": args.label}
     if args.command == "sum":
-        (value,) = client.sums([bits_of(args.bits)], **spec).tolist()
-        return {"sum": value}, f"{value:.3f}"
+        values = client.sums(sequences_of(args.bits), **spec).sums.tolist()
+        if len(values) == 1:
+            return {"sum": values[0]}, f"{values[0]:.3f}"
+        return {"sums": values}, " ".join(f"{value:.3f}" for value in values)
     if args.command == "digits":
         images = np.stack([image_of(path) for path in args.images])
-        classes, probabilities = client.digits(images, **spec)
+        answer = client.digits(images, **spec)
         rows = [
             {"image": str(path), "digit": int(digit), "probability": float(p[digit])}
-            for path, digit, p in zip(args.images, classes, probabilities, strict=True)
+            for path, digit, p in zip(args.images, answer.digits, answer.probabilities, strict=True)
         ]
         text = "\n".join(f"{r['image']}: {r['digit']} (p={r['probability']:.3f})" for r in rows)
         return rows, text
     if args.command == "forecast":
         series = series_of(args.values, args.horizon)
-        values = client.forecast([series], args.horizon, **spec)[0].tolist()
+        values = client.forecast([series], args.horizon, **spec).forecasts[0].tolist()
         return {"forecast": values}, " ".join(f"{v:.4f}" for v in values)
     if args.command == "status":
         states = client.status(args.model, version=args.model_version)
@@ -182,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with ServingClient(args.address, timeout=args.timeout, tls=tls) as client:
             result, text = run(args, client)
-    except BadInput as error:
-        print(f"error: {error}", file=sys.stderr)
+    except InvalidInput as error:
+        print(f"error: {error.details}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ServingClientError as error:
         print(f"error: {args.address}: {error}", file=sys.stderr)

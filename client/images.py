@@ -2,16 +2,19 @@
 
 Grayscale (or the alpha channel, for drawings on a transparent canvas), inverted when the
 background is light, cropped to the ink, scaled so the longer side is 20 pixels, and placed in
-a 28×28 field with its centre of mass at the centre.
+a 28×28 field with its centre of mass at the centre. A digit photographed or drawn dark on
+white is classified only after this (the model was trained on bright ink, centred).
 """
 
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from client.errors import InvalidInput
 from contract.models import SIDE
 
 BOX = 20
@@ -30,8 +33,24 @@ INK_FRACTION = 0.2
 MIN_CONTRAST = 0.1
 
 
-class ImageError(ValueError):
+class ImageError(InvalidInput):
     """The image cannot be used; the message names it and says why."""
+
+
+def prepare_digit(
+    source: bytes | str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS
+) -> np.ndarray:
+    """The 28×28 float32 image in [0, 1] that `ServingClient.digits` takes, from a PNG or JPEG
+    file (a path) or its bytes, of any size, dark ink on light or light on dark; ImageError
+    (an InvalidInput) says why an image cannot be used."""
+    if isinstance(source, bytes):
+        return decode_digit(source, "image", max_pixels)
+    try:
+        with open(source, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        raise ImageError(f"{source}: {error.strerror}") from None
+    return decode_digit(data, str(source), max_pixels)
 
 
 def decode_digit(data: bytes, name: str, max_pixels: int) -> np.ndarray:

@@ -14,13 +14,18 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
+from client.errors import InvalidInput
+
 ADDRESS_LISTS = ("ipv4:", "ipv6:")
 
 
 def channel_target(target: str) -> str:
     """The gRPC target for `target`: a list of host:port becomes an `ipv4:` (or `ipv6:`) list
-    of resolved addresses; one address or a URI stays as it is."""
+    of resolved addresses; one address or a URI stays as it is. InvalidInput (a ValueError)
+    names a target that is empty, malformed or does not resolve."""
     addresses = _listed(target)
+    if addresses == []:
+        raise InvalidInput(f"target {target!r}: empty; expected host:port, a list or a gRPC URI")
     if addresses is None or (len(addresses) == 1 and not target.startswith(ADDRESS_LISTS)):
         return target.strip()
     resolved = [_resolve(address) for address in addresses]
@@ -29,7 +34,7 @@ def channel_target(target: str) -> str:
         return "ipv4:" + ",".join(address for _, address in resolved)
     if families == {socket.AF_INET6}:
         return "ipv6:" + ",".join(address for _, address in resolved)
-    raise ValueError(f"{target!r}: mixes IPv4 and IPv6 replicas; list one family")
+    raise InvalidInput(f"{target!r}: mixes IPv4 and IPv6 replicas; list one family")
 
 
 def replicas(target: str) -> list[str]:
@@ -64,7 +69,7 @@ def _listed(target: str) -> list[str] | None:
 def _split(address: str) -> tuple[str, str]:
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise ValueError(f"{address!r}: expected host:port")
+        raise InvalidInput(f"{address!r}: expected host:port")
     return host.strip("[]"), port
 
 
@@ -77,7 +82,7 @@ def _resolve(address: str) -> tuple[int, str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as error:
-        raise ValueError(f"{address!r}: cannot resolve {host} ({error})") from None
+        raise InvalidInput(f"{address!r}: cannot resolve {host} ({error})") from None
     ipv4 = [info for info in infos if info[0] == socket.AF_INET]
     family, *_, sockaddr = (ipv4 or infos)[0]
     return family, _join(sockaddr[0], port)

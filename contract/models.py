@@ -23,6 +23,9 @@ COMPILED_WIDTHS = (MAX_LENGTH, MAX_SERVED_LENGTH)
 """The sum regressor pads each batch, in its graph, to the first of these at least as wide, so
 XLA compiles one program per width and batch size — those warmup replays — whatever lengths
 clients send: a new length costs no compile and no memory."""
+MAX_BATCH_ROWS = 64
+"""The most rows (sequences, images, series) one call carries: the model server's
+max_batch_size (serving/config/batching.config); the client library splits larger batches."""
 SIDE = 28
 """A digit image is SIDE × SIDE pixels in [0, 1]; the classifier reads it row by row."""
 CLASSES = 10

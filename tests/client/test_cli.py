@@ -33,6 +33,30 @@ def test_sum_prints_the_count(run):
     assert code == 0 and json.loads(out)["sum"] == pytest.approx(2.0, abs=0.3)
 
 
+def test_words_of_several_bits_are_a_sequence_each(run):
+    code, out, _ = run("--json", "sum", "0110", "111")
+    assert code == 0 and json.loads(out)["sums"] == pytest.approx([2.0, 3.0], abs=0.3)
+
+
+def test_options_may_follow_the_command(model_server, capsys):
+    code = main(["sum", "1", "1", "--address", model_server.grpc_address, "--json"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["sum"] == pytest.approx(2, abs=0.3)
+    code = main(["--address", model_server.grpc_address, "status", "forecaster", "--json"])
+    assert code == 0 and json.loads(capsys.readouterr().out)[0]["state"] == "AVAILABLE"
+
+
+def test_each_command_has_a_description(capsys):
+    with pytest.raises(SystemExit):
+        main(["sum", "--help"])
+    assert "words of several bits" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("address", ["", " , "])
+def test_an_empty_address_is_bad_input_not_a_traceback(address, capsys):
+    assert main(["--address", address, "sum", "1"]) == 2
+    assert "empty; expected host:port" in capsys.readouterr().err
+
+
 def test_digits_from_png_and_npy(run, tmp_path):
     image = np.zeros((28, 28), np.float32)
     image[4:24, 13:16] = 1.0
@@ -67,14 +91,15 @@ def test_forecast_status_and_metadata(run):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("sum", "0", "2"), "error: sum: expected 0s and 1s, got '0 2'"),
+        (("sum", "0", "2"), "error: sum: expected 0s and 1s, got '02'"),
+        (("sum", "0110", "12"), "error: sum: expected 0s and 1s, got '12'"),
         (("sum", "1" * 65), "error: sum: expected at most 64 bits, got 65"),
         (("forecast", "1", "2"), "error: forecast: expected at least 20 finite values, got 2"),
         (
             ("forecast", "--horizon", "0", *["1"] * 20),
             "error: forecast: --horizon must be in [1, 200], got 0",
         ),
-        (("digits", "/nonexistent.png"), "error: /nonexistent.png: [Errno 2] No such file"),
+        (("digits", "/nonexistent.png"), "error: /nonexistent.png: No such file"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(run, argv, message):
@@ -89,6 +114,7 @@ def test_bad_input_exits_2_with_a_clear_message(run, argv, message):
         (["--bogus", "sum", "1"], "unrecognized arguments: --bogus"),
         (["--model-version", "x", "sum", "1"], "argument --model-version: invalid int value"),
         (["sum"], "the following arguments are required: bits"),
+        (["--model-version", "1", "sum", "--label", "x", "1"], "not allowed with"),
         ([], "the following arguments are required: command"),
     ],
 )

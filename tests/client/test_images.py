@@ -81,7 +81,7 @@ def test_an_mnist_digit_scaled_up_comes_back_close_to_itself():
 def test_unusable_images_are_invalid_input(data, message):
     with pytest.raises(ImageError) as raised:
         decode_digit(data, "img", LIMIT)
-    assert str(raised.value).startswith(message)
+    assert raised.value.details.startswith(message)
 
 
 def bomb(side: int) -> bytes:

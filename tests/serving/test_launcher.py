@@ -4,7 +4,7 @@ import pytest
 from google.protobuf import text_format
 
 from contract.layout import SERVED_BATCH_SIZES
-from contract.models import MODELS
+from contract.models import MAX_BATCH_ROWS, MODELS
 from protocol.messages import model_server_config_pb2
 from serving import launcher
 from serving.environment import SettingsError
@@ -59,7 +59,7 @@ def test_rendered_configs_parse_as_tf_serving_protos(tmp_path):
     assert dict(entries["digit_classifier"].version_labels) == {"stable": 1, "canary": 2}
     assert entries["forecaster"].model_version_policy.latest.num_versions == 2
     batching = text_format.Parse(rendered["batching"].read_text(), BatchingParameters())
-    assert batching.max_batch_size.value == 64
+    assert batching.max_batch_size.value == MAX_BATCH_ROWS, "the client splits batches at this"
     assert tuple(batching.allowed_batch_sizes) == SERVED_BATCH_SIZES, "warmup must cover each"
     monitoring = text_format.Parse(rendered["monitoring"].read_text(), MonitoringConfig())
     assert monitoring.prometheus_config.enable

@@ -60,7 +60,7 @@ def _image(image, name: str, settings: GatewaySettings) -> np.ndarray:
         try:
             return decode_digit(data, name, settings.max_image_pixels)
         except ImageError as error:
-            raise InvalidInput(str(error)) from None
+            raise InvalidInput(error.details) from None
     if not isinstance(image, list):
         raise InvalidInput(f"{name}: expected {EXPECTED}, got {validation.describe(image)}")
     if len(image) == SIDE and all(isinstance(row, list) for row in image):

@@ -75,7 +75,8 @@ def test_real_mnist_digits_are_classified(gateway, direct, mnist_test):
     status, body, _ = post(gateway, "/v1/digits", {"images": images.tolist()})
     assert status == 200, body
     digits = [p["digit"] for p in body["predictions"]]
-    direct_classes, direct_probabilities = direct.digits(images)
+    answer = direct.digits(images)
+    direct_classes, direct_probabilities = answer.digits, answer.probabilities
     assert digits == direct_classes.tolist()
     np.testing.assert_allclose(
         [p["probabilities"] for p in body["predictions"]], direct_probabilities, atol=1e-6
@@ -133,7 +134,7 @@ def test_explain_rows_ends_where_the_classifier_ends(gateway, mnist_test):
 def test_sums_of_known_sequences(gateway, direct):
     status, body, _ = post(gateway, "/v1/sum", {"sequences": SEQUENCES})
     assert status == 200, body
-    np.testing.assert_allclose(body["sums"], direct.sums(SEQUENCES), atol=1e-5)
+    np.testing.assert_allclose(body["sums"], direct.sums(SEQUENCES).sums, atol=1e-5)
     truth = np.array([sum(s) for s in SEQUENCES])
     assert np.abs(np.array(body["sums"]) - truth).max() < 0.25  # quick model; trained: below
 
@@ -144,7 +145,7 @@ def test_a_forecast_close_to_the_true_series(gateway, direct):
     status, body, _ = post(gateway, "/v1/forecast", {"series": [window.tolist()], "horizon": 10})
     assert status == 200, body
     (forecast,) = body["forecasts"]
-    np.testing.assert_allclose(forecast, direct.forecast([window], 10)[0], atol=1e-5)
+    np.testing.assert_allclose(forecast, direct.forecast([window], 10).forecasts[0], atol=1e-5)
     assert np.mean((np.array(forecast) - future) ** 2) < 0.1 * np.var(series(t))
 
 

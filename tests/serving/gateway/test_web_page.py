@@ -108,7 +108,7 @@ def digit(model_server):
     """A real MNIST test digit the served model classifies correctly from its pixels."""
     images, labels = load_mnist(REPO / "data").test
     with ServingClient(model_server.grpc_address) as client:
-        predicted, _ = client.digits(images[:20])
+        predicted = client.digits(images[:20]).digits
     index = next(i for i in range(20) if predicted[i] == labels[i] and labels[i] in (0, 1, 7))
     return images[index], int(labels[index])
 
