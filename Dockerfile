@@ -4,6 +4,7 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY build_support build_support
 COPY contract contract
 COPY protocol protocol
 COPY client client

@@ -106,9 +106,10 @@ soak-hostile: models  ## 5 minutes of hostile and valid clients on make run's pr
 protos: $(STAMP)  ## Regenerate protocol/generated (TF Serving's messages) from the tensorflow-serving-api wheel
 	$(PY) -m protocol.codegen
 
-lint: $(STAMP)  ## ruff format check and lint
+lint: $(STAMP)  ## ruff format check and lint; mypy over the client library
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)  ## Apply ruff formatting and fixes
 	$(VENV)/bin/ruff format .

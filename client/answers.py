@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
@@ -34,12 +33,3 @@ class Forecasts:
     forecasts: np.ndarray
     model: str
     version: int
-
-
-class HasOutputs(Protocol):
-    outputs: dict[str, np.ndarray]
-
-
-def joined(parts: list[HasOutputs], output: str) -> np.ndarray:
-    """One output of every part of a split batch, rows in order."""
-    return np.concatenate([part.outputs[output] for part in parts])

@@ -9,7 +9,9 @@ retry throttling, which stops retrying while most recent calls fail, so an overl
 is not sent each request four times. Every failure raises a member of one exception family
 (client.errors: `ServingClientError` and its subclasses, each carrying the gRPC status code);
 the task helpers check their input against the models' contract before anything is sent
-(client.checks) and say which model version answered (client.answers).
+(client.checks) and say which model version answered (client.answers). The messages are built
+and read in client.calls and client.tasks, which the asyncio client (client.aio_client)
+shares.
 """
 
 from __future__ import annotations
@@ -25,51 +27,21 @@ import grpc
 import numpy as np
 from numpy.typing import ArrayLike
 
-from client import checks
-from client.answers import Digits, Forecasts, Sums, joined
+from client import calls, checks, tasks
+from client.answers import Digits, Forecasts, Sums
+from client.calls import Prediction, VersionState
 from client.errors import ClientClosed, ServingClientError, from_grpc
 from client.targets import channel_target
-from contract.models import (
-    DIGIT_CLASSIFIER,
-    FORECASTER,
-    MAX_BATCH_ROWS,
-    MAX_LENGTH,
-    SUM_REGRESSOR,
-    WINDOW,
-    pad_sequences,
-)
-from protocol.examples import fill_example_list
 from protocol.messages import (
-    classification_pb2,
     get_model_metadata_pb2,
-    get_model_status_pb2,
     model_service_pb2_grpc,
-    predict_pb2,
     prediction_service_pb2_grpc,
-    regression_pb2,
 )
-from protocol.tensors import to_ndarray, to_tensor_proto
 
 PREDICTION_SERVICE = "tensorflow.serving.PredictionService"
 MODEL_SERVICE = "tensorflow.serving.ModelService"
 
-
 __all__ = ["Prediction", "ServingClient", "ServingClientError", "TlsSettings", "VersionState"]
-
-
-@dataclass(frozen=True)
-class Prediction:
-    outputs: dict[str, np.ndarray]
-    model: str
-    version: int
-    signature: str
-
-
-@dataclass(frozen=True)
-class VersionState:
-    version: int
-    state: str
-    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,10 +74,7 @@ class ServingClient:
         if self.tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
         else:
-            credentials = grpc.ssl_channel_credentials(
-                self.tls.root_certificates, self.tls.private_key, self.tls.certificate_chain
-            )
-            self._channel = grpc.secure_channel(target, credentials, options=options)
+            self._channel = grpc.secure_channel(target, credentials(self.tls), options=options)
         self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
         self._executor = futures.ThreadPoolExecutor(
@@ -138,83 +107,12 @@ class ServingClient:
         tensor_content: bool = True,
     ) -> Prediction:
         """One Predict call. An input that is not a NumPy array (a list, say) is sent as
-        float32 when it holds floats (the models' dtype; NumPy would make it float64) and as
-        NumPy reads it otherwise. `tensor_content` sends raw bytes (TF Serving's fast path)
-        rather than typed value lists."""
-        checks.pin(version, label)
-        request = predict_pb2.PredictRequest(output_filter=list(output_filter))
-        _fill_spec(request.model_spec, model, signature, version, label)
-        for alias, value in inputs.items():
-            to_tensor_proto(_array(value, alias), tensor_content, into=request.inputs[alias])
-        response = self._call(self._predictions.Predict, request, timeout)
-        return Prediction(
-            outputs={alias: to_ndarray(proto) for alias, proto in response.outputs.items()},
-            model=response.model_spec.name,
-            version=response.model_spec.version.value,
-            signature=response.model_spec.signature_name,
+        float32 when it holds floats, else as NumPy reads it. `tensor_content` sends raw bytes
+        (TF Serving's fast path) rather than typed value lists."""
+        request = calls.predict_request(
+            model, inputs, signature, version, label, output_filter, tensor_content
         )
-
-    def classify(
-        self,
-        model: str,
-        examples: Sequence[dict],
-        *,
-        signature: str = "",
-        version: int | None = None,
-        label: str | None = None,
-        timeout: float | None = None,
-    ) -> list[list[tuple[str, float]]]:
-        """Classify API: for each example (feature name → value(s)), its (label, score) pairs."""
-        result = self._on_examples(
-            classification_pb2.ClassificationRequest(),
-            self._predictions.Classify,
-            model,
-            examples,
-            signature,
-            version,
-            label,
-            timeout,
-        )
-        return [[(c.label, c.score) for c in item.classes] for item in result.classifications]
-
-    def regress(
-        self,
-        model: str,
-        examples: Sequence[dict],
-        *,
-        signature: str = "",
-        version: int | None = None,
-        label: str | None = None,
-        timeout: float | None = None,
-    ) -> np.ndarray:
-        """Regress API: one value per example (feature name → value(s))."""
-        result = self._on_examples(
-            regression_pb2.RegressionRequest(),
-            self._predictions.Regress,
-            model,
-            examples,
-            signature,
-            version,
-            label,
-            timeout,
-        )
-        return np.array([r.value for r in result.regressions], np.float32)
-
-    def _on_examples(
-        self,
-        request,
-        method: Callable,
-        model: str,
-        examples: Sequence[dict],
-        signature: str,
-        version: int | None,
-        label: str | None,
-        timeout: float | None,
-    ):
-        checks.pin(version, label)
-        _fill_spec(request.model_spec, model, signature, version, label)
-        fill_example_list(request.input, examples)
-        return self._call(method, request, timeout).result
+        return calls.prediction(self._call(self._predictions.Predict, request, timeout))
 
     def predict_async(
         self,
@@ -243,26 +141,46 @@ class ServingClient:
         except RuntimeError:  # the pool shut down: close() has begun
             raise ClientClosed(f"the client for {self.address} is closing") from None
 
-    def metadata(self, model: str, version: int | None = None, timeout: float | None = None):
+    def classify(
+        self,
+        model: str,
+        examples: Sequence[dict],
+        *,
+        signature: str = "",
+        version: int | None = None,
+        label: str | None = None,
+        timeout: float | None = None,
+    ) -> list[list[tuple[str, float]]]:
+        """Classify API: for each example (feature name → value(s)), its (label, score) pairs."""
+        request = calls.classify_request(model, examples, signature, version, label)
+        return calls.classes(self._call(self._predictions.Classify, request, timeout))
+
+    def regress(
+        self,
+        model: str,
+        examples: Sequence[dict],
+        *,
+        signature: str = "",
+        version: int | None = None,
+        label: str | None = None,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Regress API: one value per example (feature name → value(s))."""
+        request = calls.regress_request(model, examples, signature, version, label)
+        return calls.values(self._call(self._predictions.Regress, request, timeout))
+
+    def metadata(
+        self, model: str, version: int | None = None, timeout: float | None = None
+    ) -> get_model_metadata_pb2.SignatureDefMap:
         """The model's SignatureDefMap (signature name → SignatureDef)."""
-        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
-        _fill_spec(request.model_spec, model, "", version, None)
-        response = self._call(self._predictions.GetModelMetadata, request, timeout)
-        signatures = get_model_metadata_pb2.SignatureDefMap()
-        response.metadata["signature_def"].Unpack(signatures)
-        return signatures
+        request = calls.metadata_request(model, version)
+        return calls.signatures(self._call(self._predictions.GetModelMetadata, request, timeout))
 
     def status(
         self, model: str, version: int | None = None, timeout: float | None = None
     ) -> list[VersionState]:
-        request = get_model_status_pb2.GetModelStatusRequest()
-        _fill_spec(request.model_spec, model, "", version, None)
-        response = self._call(self._models.GetModelStatus, request, timeout)
-        names = get_model_status_pb2.ModelVersionStatus.State
-        return [
-            VersionState(s.version, names.Name(s.state), s.status.error_message)
-            for s in response.model_version_status
-        ]
+        request = calls.status_request(model, version)
+        return calls.versions(self._call(self._models.GetModelStatus, request, timeout))
 
     def sums(
         self,
@@ -273,21 +191,7 @@ class ServingClient:
         timeout: float | None = None,
     ) -> Sums:
         """sum_regressor: the number of ones in each 0/1 sequence (1 to 64 long)."""
-        rows = checks.sequences(sequences)
-
-        def send(part: list, pinned: int | None, label: str | None) -> Prediction:
-            batch = pad_sequences(part, min_width=MAX_LENGTH)
-            return self.predict(
-                SUM_REGRESSOR.name,
-                {"sequences": batch},
-                version=pinned,
-                label=label,
-                output_filter=("sum",),
-                timeout=timeout,
-            )
-
-        parts = self._in_batches(rows, send, version, label)
-        return Sums(joined(parts, "sum"), *_served(parts))
+        return self._run(tasks.sums_job(sequences), version, label, timeout)
 
     def digits(
         self,
@@ -300,20 +204,7 @@ class ServingClient:
         """digit_classifier: the digit and the class probabilities of each 28×28 grayscale
         image in [0, 1] (one image or a stack; client.images.prepare_digit makes one from a
         picture)."""
-        stack = checks.images(images)
-
-        def send(part, pinned: int | None, label: str | None) -> Prediction:
-            return self.predict(
-                DIGIT_CLASSIFIER.name,
-                {"images": np.stack(part)},
-                version=pinned,
-                label=label,
-                output_filter=("classes", "probabilities"),
-                timeout=timeout,
-            )
-
-        parts = self._in_batches(list(stack), send, version, label)
-        return Digits(joined(parts, "classes"), joined(parts, "probabilities"), *_served(parts))
+        return self._run(tasks.digits_job(images), version, label, timeout)
 
     def forecast(
         self,
@@ -325,37 +216,27 @@ class ServingClient:
         timeout: float | None = None,
     ) -> Forecasts:
         """forecaster: the next `horizon` values (1 to 200) after the last 20 of each series."""
-        rows = checks.series(series)
-        steps = checks.horizon(horizon)
+        return self._run(tasks.forecast_job(series, horizon), version, label, timeout)
 
-        def send(part: list, pinned: int | None, label: str | None) -> Prediction:
-            windows = np.stack([row[-WINDOW:] for row in part]).astype(np.float32)
-            inputs = {"window": windows, "horizon": np.full(len(part), steps, np.int32)}
-            return self.predict(
-                FORECASTER.name,
-                inputs,
-                signature="forecast",
-                version=pinned,
-                label=label,
-                timeout=timeout,
+    def _run(self, job: tasks.Job, version: int | None, label: str | None, timeout):
+        """The job's parts, one call each: the first as pinned, the rest to its version."""
+        checks.pin(version, label)
+        answers: list[Prediction] = []
+        for rows in job.parts():
+            part = tasks.predict_part(job, rows)
+            answers.append(
+                self.predict(
+                    part.model,
+                    part.inputs,
+                    signature=part.signature,
+                    version=answers[0].version if answers else version,
+                    label=None if answers else label,
+                    output_filter=part.output_filter,
+                    timeout=timeout,
+                )
             )
-
-        parts = self._in_batches(rows, send, version, label)
-        return Forecasts(joined(parts, "forecast")[:, :steps], *_served(parts))
-
-    @staticmethod
-    def _in_batches(
-        rows: list, send: Callable, version: int | None, label: str | None
-    ) -> list[Prediction]:
-        """`rows` sent MAX_BATCH_ROWS at a time (the model server's largest batch); every part
-        after the first is pinned to the version that answered the first, so one answer never
-        mixes versions (a rollout may land between parts)."""
-        first = send(rows[:MAX_BATCH_ROWS], version, label)
-        rest = [
-            send(rows[start : start + MAX_BATCH_ROWS], first.version, None)
-            for start in range(MAX_BATCH_ROWS, len(rows), MAX_BATCH_ROWS)
-        ]
-        return [first, *rest]
+        outputs = [answer.outputs for answer in answers]
+        return tasks.joined_outputs(job, outputs, answers[0].model, answers[0].version)
 
     def _open(self) -> None:
         if self._closed.is_set():
@@ -372,7 +253,7 @@ class ServingClient:
         except grpc.RpcError as error:
             failure = error
         left = seconds - (time.monotonic() - started)
-        if self.retries > 0 and left > 0 and _cut_mid_call(failure):
+        if self.retries > 0 and left > 0 and cut_mid_call(failure):
             try:
                 return method(request, timeout=left)
             except grpc.RpcError as error:
@@ -389,7 +270,7 @@ sent, but some of these it leaves to the caller (the chaos test saw 1–3 of the
 kill); a queue-full refusal never matches, so overload is not amplified."""
 
 
-def _cut_mid_call(error: grpc.RpcError) -> bool:
+def cut_mid_call(error: grpc.RpcError) -> bool:
     details = error.details() or ""
     return error.code() == grpc.StatusCode.UNAVAILABLE and any(
         cut in details for cut in CUT_MID_CALL
@@ -419,7 +300,9 @@ def service_config(retries: int, backoff: float) -> str:
     tokens, a failure costs 1, a success earns 0.1, retries only while more than 10 are left:
     room for the calls in flight on a replica that dies, while a server refusing everything
     sees about 1.05 calls per request)."""
-    method = {"name": [{"service": PREDICTION_SERVICE}, {"service": MODEL_SERVICE}]}
+    method: dict[str, object] = {
+        "name": [{"service": PREDICTION_SERVICE}, {"service": MODEL_SERVICE}]
+    }
     if retries > 0:
         method["retryPolicy"] = {
             "maxAttempts": min(retries, 4) + 1,
@@ -437,26 +320,7 @@ def service_config(retries: int, backoff: float) -> str:
     )
 
 
-def _array(value: ArrayLike, alias: str) -> np.ndarray:
-    if isinstance(value, np.ndarray):
-        return value
-    try:
-        array = np.asarray(value)
-    except ValueError as error:
-        raise checks.InvalidInput(f"{alias}: not an array ({error})") from None
-    return array.astype(np.float32) if array.dtype == np.float64 else array
-
-
-def _served(parts: list[Prediction]) -> tuple[str, int]:
-    """(model, version) that answered every part."""
-    return parts[0].model, parts[0].version
-
-
-def _fill_spec(spec, model: str, signature: str, version: int | None, label: str | None) -> None:
-    spec.name = model
-    if signature:
-        spec.signature_name = signature
-    if version is not None:
-        spec.version.value = version
-    if label:
-        spec.version_label = label
+def credentials(tls: TlsSettings) -> grpc.ChannelCredentials:
+    return grpc.ssl_channel_credentials(
+        tls.root_certificates, tls.private_key, tls.certificate_chain
+    )

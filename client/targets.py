@@ -50,7 +50,7 @@ def replicas(target: str) -> list[str]:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError:
             return [host_port]
-        found = sorted({_join(info[4][0], port) for info in infos})
+        found = sorted({_join(str(info[4][0]), port) for info in infos})
         return found or [host_port]
     return [target.strip()]
 
@@ -85,4 +85,4 @@ def _resolve(address: str) -> tuple[int, str]:
         raise InvalidInput(f"{address!r}: cannot resolve {host} ({error})") from None
     ipv4 = [info for info in infos if info[0] == socket.AF_INET]
     family, *_, sockaddr = (ipv4 or infos)[0]
-    return family, _join(sockaddr[0], port)
+    return family, _join(str(sockaddr[0]), port)

@@ -81,7 +81,9 @@ MODELS = {model.name: model for model in (SUM_REGRESSOR, DIGIT_CLASSIFIER, FOREC
 
 
 def pad_sequences(
-    sequences: Sequence[Sequence[float]], pad_value: float = PAD_VALUE, min_width: int = 0
+    sequences: Sequence[Sequence[float] | np.ndarray],
+    pad_value: float = PAD_VALUE,
+    min_width: int = 0,
 ) -> np.ndarray:
     """Right-pad variable-length sequences into one float32 matrix, at least `min_width` wide."""
     width = max(min_width, *(len(s) for s in sequences))

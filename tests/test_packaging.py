@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -183,3 +184,27 @@ def test_imports_only_run_down_the_layers(part):
                 ):
                     wrong.add(f"{file.relative_to(REPO)} imports {name}")
     assert not wrong
+
+
+@pytest.mark.parametrize(
+    "dockerfile", ["Dockerfile", "Dockerfile.modelserver", "Dockerfile.loadtest"]
+)
+def test_each_image_builds_the_package_from_what_it_copies(dockerfile, tmp_path):
+    """The `pip install .` of each image, from exactly the files its COPY lines bring (no
+    Docker engine here): the build backend and every package it names must be among them."""
+    text = (REPO / dockerfile).read_text()
+    context = tmp_path / "context"
+    context.mkdir()
+    for line in re.findall(r"^COPY (.+)$", text, re.MULTILINE):
+        *sources, destination = line.split()
+        for source in sources:
+            target = context / (source if destination == "./" else destination)
+            if (REPO / source).is_dir():
+                shutil.copytree(REPO / source, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(REPO / source, target)
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    result = subprocess.run(
+        [*pip, "-w", str(tmp_path / "wheel"), str(context)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from client import targets
+from client.errors import ClientClosed
 from serving.gateway import errors, ops
 from serving.gateway.app import create_app
 from serving.gateway.backend import Backend
@@ -59,7 +60,7 @@ def test_clients_of_replicas_no_longer_named_are_closed(monkeypatch):
     listed[:] = ["127.0.0.1:2", "127.0.0.1:3"]
     assert backend.replicas() == ["127.0.0.1:2", "127.0.0.1:3"]
     assert set(backend._replica_clients) == {"127.0.0.1:2"}
-    with pytest.raises(ValueError, match="closed channel"):
+    with pytest.raises(ClientClosed):
         first.status("sum_regressor", timeout=1)
     assert backend._replica_client("127.0.0.1:2") is second
     backend.client.close()
