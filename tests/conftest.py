@@ -3,6 +3,8 @@ model server running them on loopback ports."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,33 @@ def gateway(model_server, tmp_path_factory):
     assert process.stop() == 0, process.log_tail()
 
 
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel the project's build backend makes (what `pip install` installs)."""
+    out = tmp_path_factory.mktemp("wheel")
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run(
+        [*pip, "-w", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("seqserve-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def site(wheel, tmp_path_factory) -> Path:
+    """A folder the wheel is installed into (--target), apart from this checkout."""
+    target = tmp_path_factory.mktemp("site")
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target)]
+    subprocess.run(
+        [*pip, str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
 TIERS = ("unit", "integration", "browser", "load")
 PROCESS_FIXTURES = {
     "models_dir",
@@ -79,6 +108,8 @@ PROCESS_FIXTURES = {
     "default_server",
     "typed_server",
     "config_server",
+    "wheel",
+    "site",
 }
 """Fixtures that train models or start servers: a test using one is an integration test."""
 

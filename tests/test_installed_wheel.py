@@ -6,16 +6,10 @@ sees the library's types (py.typed, explicit keyword arguments)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import sysconfig
 import zipfile
-from pathlib import Path
 
-import pytest
-
-from loadtest.processes import REPO
 from tests.client.test_readme_example import readme_example
+from tests.installed import mypy, run_isolated
 
 APP = """\
 import importlib.util
@@ -37,45 +31,6 @@ with ServingClient(sys.argv[1], timeout=30) as serving:
         print("refused", error.details)
 print(client.NAME, contract.NAME, protocol.NAME, training.NAME)
 """
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-    subprocess.run(
-        [*pip, "-w", str(out), str(REPO)],
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out.glob("seqserve-*.whl")
-    return built
-
-
-@pytest.fixture(scope="module")
-def site(wheel, tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("site")
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target)]
-    subprocess.run(
-        [*pip, str(wheel)],
-        check=True,
-        capture_output=True,
-    )
-    return target
-
-
-def run_isolated(site: Path, cwd: Path, *argv: str) -> subprocess.CompletedProcess:
-    """Python without `site` (so not this checkout's editable install), the wheel first on
-    the path and this environment's third-party packages after it."""
-    path = f"{site}:{sysconfig.get_paths()['purelib']}:{sysconfig.get_paths()['platlib']}"
-    return subprocess.run(
-        [sys.executable, "-S", *argv],
-        cwd=cwd,
-        env={"PYTHONPATH": path},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_the_wheel_installs_one_top_level_package(wheel):
@@ -106,28 +61,6 @@ def test_the_installed_command_line(site, model_server, tmp_path):
         site, tmp_path, "-m", "seqserve.client", "--address", address, "status", "forecaster"
     )
     assert (result.returncode, result.stdout.strip()) == (0, "version 1: AVAILABLE"), result.stderr
-
-
-MYPY_CONFIG = """\
-[mypy]
-strict_optional = True
-[mypy-seqserve.protocol.generated.*,grpc.*,google.protobuf.*,PIL.*]
-follow_imports = skip
-ignore_missing_imports = True
-"""
-
-
-def mypy(site: Path, cwd: Path, code: str) -> subprocess.CompletedProcess:
-    (cwd / "app.py").write_text(code)
-    (cwd / "mypy.ini").write_text(MYPY_CONFIG)
-    return subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "app.py"],
-        cwd=cwd,
-        env={"MYPYPATH": str(site), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_the_readme_example_type_checks(site, tmp_path):
