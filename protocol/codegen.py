@@ -1,4 +1,5 @@
-"""Regenerates `protocol/generated/` (`make protos`): TF Serving's messages without TensorFlow.
+"""Regenerates `protocol/generated/` (`make protos`): TF Serving's messages without TensorFlow;
+and `protocol/v2/`: the Open Inference Protocol's, from its own .proto.
 
 The `tensorflow-serving-api` wheel depends on the whole `tensorflow` package (~1.9 GB) only for
 its protobuf modules. This tool takes the FileDescriptorProtos that wheel was compiled from (its
@@ -19,6 +20,9 @@ import tempfile
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "generated"
+V2 = Path(__file__).resolve().parent / "v2"
+V2_PROTO = "grpc_predict_v2.proto"
+"""The Open Inference Protocol's gRPC API (kserve/kserve docs/predict-api/v2), vendored in V2."""
 SERVICES = (
     "tensorflow_serving/apis/prediction_service.proto",
     "tensorflow_serving/apis/model_service.proto",
@@ -89,5 +93,22 @@ def generate(out: Path = OUT) -> list[Path]:
     return written
 
 
+def generate_v2(folder: Path = V2) -> list[Path]:
+    """The V2 messages and stubs next to their .proto in `folder`, imported as protocol.v2."""
+    from grpc_tools import protoc
+
+    arguments = [f"-I{folder}", f"--python_out={folder}", f"--grpc_python_out={folder}"]
+    if protoc.main(["protoc", *arguments, V2_PROTO]) != 0:
+        raise RuntimeError(f"protoc failed on {V2_PROTO}")
+    stub = folder / V2_PROTO.replace(".proto", "_pb2_grpc.py")
+    module = V2_PROTO.removesuffix(".proto") + "_pb2"
+    stub.write_text(
+        stub.read_text().replace(f"import {module} as", f"from protocol.v2 import {module} as")
+    )
+    (folder / "__init__.py").touch()
+    return [folder / f"{module}.py", stub]
+
+
 if __name__ == "__main__":
     print(f"{len(generate())} modules in {OUT}")
+    print(f"{len(generate_v2())} modules in {V2}")

@@ -83,17 +83,37 @@ for _task in all_tasks():
 )
 @guarded(lambda: passthrough.scope(request.method))
 def tf_serving_route(target: str):
+    return proxied(target, passthrough.model_name(target))
+
+
+@blueprint.route("/v2", defaults={"target": ""}, methods=["GET"], provide_automatic_options=False)
+@blueprint.route("/v2/<path:target>", methods=["GET", "POST"], provide_automatic_options=False)
+@guarded(lambda: passthrough.scope(request.method))
+def open_inference_route(target: str):
+    """The Open Inference Protocol's REST API (health, metadata, infer)."""
+    return proxied(target, passthrough.v2_model_name(target))
+
+
+def proxied(target: str, model: str | None) -> Response:
+    """The model server's answer to this request, on the same path (passthrough.py)."""
     state = gateway()
     if request.method not in passthrough.methods(target):
         raise MethodNotAllowed(valid_methods=passthrough.allowed(target))
-    name = passthrough.model_name(target)
-    g.model = name if name in state.settings.models else "other"
+    g.model = model if model in state.settings.models else "other"
     body = raw_body() if request.method == "POST" else b""
     return passthrough.forward(
-        state.backend, request.method, raw_path(), body, request.content_type, g.deadline
+        state.backend,
+        request.method,
+        raw_path(),
+        body,
+        request.content_type,
+        g.deadline,
+        request.headers,
     )
 
 
+@blueprint.route("/v2", defaults={"target": ""}, methods=["OPTIONS"])
+@blueprint.route("/v2/<path:target>", methods=["OPTIONS"])
 @blueprint.route("/v1/models/<path:target>", methods=["OPTIONS"])
 def tf_serving_options(target: str):
     """What Flask's automatic OPTIONS answer would say if each TF Serving path had a rule of

@@ -8,9 +8,9 @@ from __future__ import annotations
 import http.client
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,11 +32,18 @@ class Pin:
 
 @dataclass(frozen=True)
 class Forwarded:
-    """A model server REST response: status, raw body and its Content-Type."""
+    """A model server REST response: status, raw body, its Content-Type, and the headers
+    a protocol needs passed back (PASSED_HEADERS)."""
 
     status: int
     body: bytes
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+PASSED_HEADERS = ("Inference-Header-Content-Length",)
+"""Headers that travel both ways through the proxy: the Open Inference Protocol's binary data
+extension says with it where the JSON ends."""
 
 
 class Backend:
@@ -131,13 +138,18 @@ class Backend:
         body: bytes,
         content_type: str | None = None,
         timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Forwarded:
-        """Send a TF Serving REST request to the same path on the model server; both attempts
-        together take at most `timeout` seconds (the deadline's rest)."""
+        """Send a REST request (TF Serving's or the Open Inference Protocol's) to the same path
+        on the model server, with `headers` among PASSED_HEADERS; both attempts together take
+        at most `timeout` seconds (the deadline's rest)."""
         started = time.perf_counter()
         stop_at = started + (self.settings.deadline_s if timeout is None else timeout)
         outcome = "OK"
-        headers = {"Content-Type": content_type} if content_type else {}
+        given = headers or {}
+        sent = {name: given[name] for name in PASSED_HEADERS if given.get(name) is not None}
+        if content_type:
+            sent["Content-Type"] = content_type
         try:
             for attempt in (1, 2):  # a kept-alive connection may have been closed meanwhile
                 connection = self._connection()
@@ -148,10 +160,15 @@ class Backend:
                     connection.timeout = left
                     if connection.sock is not None:
                         connection.sock.settimeout(left)
-                    connection.request(method, path, body if method == "POST" else None, headers)
+                    connection.request(method, path, body if method == "POST" else None, sent)
                     response = connection.getresponse()
                     answer_type = response.getheader("Content-Type") or "application/json"
-                    return Forwarded(response.status, response.read(), answer_type)
+                    passed = {
+                        name: value
+                        for name in PASSED_HEADERS
+                        if (value := response.getheader(name)) is not None
+                    }
+                    return Forwarded(response.status, response.read(), answer_type, passed)
                 except TimeoutError:
                     outcome = "DEADLINE_EXCEEDED"
                     self._drop_connection()

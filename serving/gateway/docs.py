@@ -127,6 +127,43 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
                 "examples": {"type": "array", "items": {"type": "object"}},
             },
         },
+        "InferRequest": {
+            "type": "object",
+            "description": "The Open Inference Protocol's $inference_request "
+            "(kserve/kserve docs/predict-api/v2/required_api.md); with binary tensors, the "
+            "JSON ends at Inference-Header-Content-Length",
+            "required": ["inputs"],
+            "properties": {
+                "id": {"type": "string"},
+                "parameters": {"type": "object"},
+                "inputs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "shape", "datatype"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                            "datatype": {"type": "string"},
+                            "parameters": {"type": "object"},
+                            "data": {"type": "array"},
+                        },
+                    },
+                },
+                "outputs": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "parameters": {"type": "object"},
+                        },
+                    },
+                },
+            },
+        },
         "TFServingError": {
             "type": "object",
             "required": ["error"],
@@ -214,14 +251,30 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
     }
 
-    def tf_serving(method: str, summary: str, request_schema: str | None = None) -> dict:
+    def tf_serving(
+        method: str,
+        summary: str,
+        request_schema: str | None = None,
+        protocol: str = "tf_serving",
+        ok: dict | None = None,
+    ) -> dict:
+        """A proxied operation: TF Serving's REST API, or the Open Inference Protocol's
+        (`protocol` "v2" on a model's path, "v2-server" on the server's); both answer errors as
+        {"error": message}."""
+        if protocol == "tf_serving":
+            summary += (
+                ". TF Serving's REST API, proxied unchanged; /versions/{version} or "
+                "/labels/{label} may follow the model name"
+            )
+        else:
+            summary += ". The Open Inference Protocol's REST API (KServe V2), proxied unchanged"
+            if protocol == "v2":
+                summary += "; /versions/{version} may follow the model name"
         operation = {
-            "summary": summary
-            + ". TF Serving's REST API, proxied unchanged; /versions/{version} or "
-            "/labels/{label} may follow the model name.",
-            "parameters": [name_parameter],
+            "summary": summary + ".",
+            "parameters": [] if protocol == "v2-server" else [name_parameter],
             "responses": {
-                "200": {"description": "TF Serving's answer", "content": {JSON: {}}},
+                "200": ok or {"description": "The model server's answer", "content": {JSON: {}}},
                 **{
                     str(status): {
                         "description": description,
@@ -257,6 +310,10 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
             }
         }
 
+    empty = {
+        "description": "True (a 4xx is false); the body is empty",
+        "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
+    }
     paths = {}
     for task in tasks:
         body = task.request_schema(settings)
@@ -305,6 +362,12 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
         "/v1/models/{name}:predict": tf_serving("post", "Predict", "PredictRequest"),
         "/v1/models/{name}:classify": tf_serving("post", "Classify", "ExamplesRequest"),
         "/v1/models/{name}:regress": tf_serving("post", "Regress", "ExamplesRequest"),
+        "/v2": tf_serving("get", "Server metadata", protocol="v2-server"),
+        "/v2/health/live": tf_serving("get", "Server live", protocol="v2-server", ok=empty),
+        "/v2/health/ready": tf_serving("get", "Server ready", protocol="v2-server", ok=empty),
+        "/v2/models/{name}": tf_serving("get", "Model metadata", protocol="v2"),
+        "/v2/models/{name}/ready": tf_serving("get", "Model ready", protocol="v2", ok=empty),
+        "/v2/models/{name}/infer": tf_serving("post", "Infer", "InferRequest", protocol="v2"),
         "/v1/models": simple_get(
             "Models, versions and states (TF Serving GetModelStatus)",
             "ModelList",

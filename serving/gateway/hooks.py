@@ -6,7 +6,7 @@ import time
 
 from flask import Flask, Response, g, request
 
-from serving.gateway import access, metrics
+from serving.gateway import access, metrics, passthrough
 from serving.gateway.extension import gateway
 from serving.gateway.settings import GatewaySettings
 
@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
 
 
 def start() -> None:
-    g.tf_serving = request.path.startswith("/v1/models/")
+    g.tf_serving = passthrough.proxied(request.path)
     g.started = time.perf_counter()
     g.arrived = time.monotonic()
     g.request_id = access.request_id(request.headers.get("X-Request-ID"))

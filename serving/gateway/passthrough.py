@@ -1,18 +1,21 @@
-"""`/v1/models/...`: TF Serving's REST API through the gateway, so a TF Serving REST client can
-point at the gateway unchanged.
+"""`/v1/models/...` and `/v2/...`: TF Serving's REST API and the Open Inference Protocol's
+through the gateway, so a TF Serving, Triton or KServe REST client can point at the gateway
+unchanged.
 
 Status, metadata, `:predict`, `:classify` and `:regress` (with `/versions/N` or `/labels/L`)
 go to the model server's REST port as they came (path, body, Content-Type), and its answer
 comes back as it went (status, body, Content-Type): TF Serving decides what is valid and
 words its own `{"error": "..."}`. The gateway still applies API keys, the body limit, the
-in-flight bound and request IDs; its own refusals on these routes use TF Serving's error
-shape too, so the same client code parses every answer.
+in-flight bound and request IDs; its own refusals on these routes use the protocols' error
+shape too (`{"error": "..."}`, the same in both), so the same client code parses every answer.
+The V2 binary data extension's `Inference-Header-Content-Length` travels both ways.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 
 from flask import Response
 
@@ -20,15 +23,27 @@ from serving.gateway.backend import Backend
 from serving.gateway.deadline import Deadline
 
 
+def proxied(path: str) -> bool:
+    """Whether `path` is one of the protocols' own (answered by the model server)."""
+    return path.startswith("/v1/models/") or path == "/v2" or path.startswith("/v2/")
+
+
 def model_name(target: str) -> str:
     """The model a `/v1/models/<target>` path names."""
     return re.split(r"[/:]", target, maxsplit=1)[0]
 
 
+def v2_model_name(target: str) -> str | None:
+    """The model a `/v2/<target>` path names (`models/<name>...`), if any."""
+    match = re.match(r"models/([^/]+)", target)
+    return match[1] if match else None
+
+
 def methods(target: str) -> tuple[str, ...]:
-    """The methods TF Serving's REST API serves on `/v1/models/<target>`: POST for
-    `:predict`, `:classify` and `:regress`, GET for status and metadata."""
-    return ("POST",) if re.search(r":(predict|classify|regress)$", target) else ("GET",)
+    """The methods the protocols serve on a target: POST for TF Serving's `:predict`,
+    `:classify` and `:regress` and V2's `/infer`, GET for everything else."""
+    posted = re.search(r"(:(predict|classify|regress)|/infer)$", target)
+    return ("POST",) if posted else ("GET",)
 
 
 def allowed(target: str) -> list[str]:
@@ -49,10 +64,13 @@ def forward(
     body: bytes,
     content_type: str | None,
     deadline: Deadline,
+    headers: Mapping[str, str] | None = None,
 ):
     """The model server's answer to the same request, unchanged, within the deadline."""
-    answer = backend.forward(method, path, body, content_type, deadline.remaining())
-    return Response(answer.body, status=answer.status, content_type=answer.content_type)
+    answer = backend.forward(method, path, body, content_type, deadline.remaining(), headers)
+    response = Response(answer.body, status=answer.status, content_type=answer.content_type)
+    response.headers.update(answer.headers)
+    return response
 
 
 def error_body(message: str) -> bytes:

@@ -38,6 +38,7 @@ from protocol.messages import (
     status_pb2,
 )
 from protocol.tensors import TensorConversionError, to_ndarray, to_tensor_proto
+from protocol.v2 import grpc_predict_v2_pb2
 from serving.modelserver.core import Answer, ModelServerCore, ModelSpec
 from serving.modelserver.errors import InvalidArgument, ServingError, code_name
 from serving.modelserver.metrics import Counter
@@ -49,13 +50,15 @@ NO_DEADLINE_S = 1e6
 """A stub without a deadline still reports time_remaining(), as a huge number."""
 
 
-def handlers(prediction: PredictionServicer, model: ModelServicer) -> list:
-    """Both services' methods, each taking the raw request and parsing it itself: a corrupt
-    message is then INTERNAL, as gRPC C++ answers it (GenericDeserialize in
-    grpcpp/impl/codegen/proto_utils.h) under TF Serving; grpc.aio's own parsing says UNKNOWN."""
+def handlers(prediction: PredictionServicer, model: ModelServicer, inference) -> list:
+    """The services' methods (TF Serving's two and the Open Inference Protocol's, v2_grpc.py),
+    each taking the raw request and parsing it itself: a corrupt message is then INTERNAL, as
+    gRPC C++ answers it (GenericDeserialize in grpcpp/impl/codegen/proto_utils.h) under TF
+    Serving; grpc.aio's own parsing says UNKNOWN."""
     return [
         _service_handler(prediction, prediction_service_pb2.DESCRIPTOR, "PredictionService"),
         _service_handler(model, model_service_pb2.DESCRIPTOR, "ModelService"),
+        _service_handler(inference, grpc_predict_v2_pb2.DESCRIPTOR, "GRPCInferenceService"),
     ]
 
 
@@ -92,7 +95,7 @@ def spec_from_proto(model_spec) -> ModelSpec:
     )
 
 
-def _deadline(context) -> float | None:
+def deadline_of(context) -> float | None:
     """The caller's gRPC deadline as a time.monotonic() value, or None without one."""
     remaining = context.time_remaining()
     if remaining is None or remaining > NO_DEADLINE_S:
@@ -107,7 +110,7 @@ def _fill_spec(target, name: str, answer: Answer) -> None:
     target.signature_name = answer.signature_name
 
 
-def _handled(api: str | None = None):
+def handled(api: str | None = None):
     """Typed errors become gRPC statuses (anything else INTERNAL, never a dead worker); for
     the inference calls, TF Serving's request count and latency are recorded."""
 
@@ -128,7 +131,7 @@ def _handled(api: str | None = None):
                 error.code = grpc.StatusCode.INTERNAL
             finally:
                 if api is not None:
-                    self.record(request.model_spec.name, api, error, started)
+                    self.record(self.model_of(request), api, error, started)
             await context.abort(error.code, str(error))
 
         return handler
@@ -142,6 +145,10 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         self.executor = executor
         self.tensor_content = tensor_content
 
+    @staticmethod
+    def model_of(request) -> str:
+        return request.model_spec.name
+
     def record(self, model: str, api: str, error, started: float) -> None:
         metrics = self.core.metrics
         if error is None:
@@ -149,7 +156,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
             metrics.request_latency.add(micros, model, api, "GRPC")
         metrics.request_count.increment(model, code_name(error))
 
-    @_handled("Predict")
+    @handled("Predict")
     async def Predict(self, request, context):
         inputs = {}
         for alias, proto in request.inputs.items():
@@ -161,7 +168,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
             spec_from_proto(request.model_spec),
             inputs,
             tuple(request.output_filter),
-            _deadline(context),
+            deadline_of(context),
             self.executor,
         )
         response = predict_pb2.PredictResponse()
@@ -170,19 +177,19 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
             to_tensor_proto(value, self.tensor_content, into=response.outputs[alias])
         return response
 
-    @_handled("Classify")
+    @handled("Classify")
     async def Classify(self, request, context):
-        return await _off_loop(self.executor, self._classify, request, _deadline(context))
+        return await _off_loop(self.executor, self._classify, request, deadline_of(context))
 
-    @_handled("Regress")
+    @handled("Regress")
     async def Regress(self, request, context):
-        return await _off_loop(self.executor, self._regress, request, _deadline(context))
+        return await _off_loop(self.executor, self._regress, request, deadline_of(context))
 
-    @_handled()
+    @handled()
     async def MultiInference(self, request, context):
-        return await _off_loop(self.executor, self._multi_inference, request, _deadline(context))
+        return await _off_loop(self.executor, self._multi_inference, request, deadline_of(context))
 
-    @_handled()
+    @handled()
     async def GetModelMetadata(self, request, context):
         if not request.HasField("model_spec"):
             raise InvalidArgument("Missing ModelSpec")
@@ -266,14 +273,14 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         self.reload_config = reload_config
         self.executor = executor
 
-    @_handled()
+    @handled()
     async def GetModelStatus(self, request, context):
         if not request.HasField("model_spec"):
             raise InvalidArgument("Missing ModelSpec")
         spec = spec_from_proto(request.model_spec)
         return status_response(self.core.status(ModelSpec(spec.name, spec.version)))
 
-    @_handled()
+    @handled()
     async def HandleReloadConfigRequest(self, request, context):
         return await _off_loop(self.executor, self._reload_config, request)
 

@@ -169,6 +169,11 @@ class ModelManager:
         """Cancel load retries; unload nothing (in-flight requests keep their servables)."""
         self._stopping.set()
 
+    def names(self) -> list[str]:
+        """The models the configuration names."""
+        with self._lock:
+            return list(self._models)
+
     def resolve(self, name: str, version: int | None = None, label: str | None = None):
         """ServerCore::GetServableHandle for a model spec: a version, a label, or the latest."""
         if not name:

@@ -7,7 +7,8 @@ server's plain 404 page); a request that matches no route is "Malformed request"
 `{"error": message}` with the status's HTTP code; OPTIONS answers CORS preflights, and
 --rest_api_enable_cors_support adds the CORS headers.
 
-One addition of this server: a bound on the body size (413). The HTTP server under it is
+Additions of this server: a bound on the body size (413), and the Open Inference Protocol
+under `/v2` (v2_rest.py). The HTTP server under it is
 rest_server.py (--rest_api_num_threads threads run requests; more wait their turn).
 """
 
@@ -33,6 +34,7 @@ from serving.modelserver.errors import (
 from serving.modelserver.grpc_api import metadata_response
 from serving.modelserver.metrics import CONTENT_TYPE
 from serving.modelserver.status import status_response
+from serving.modelserver.v2_rest import V2_PATH, V2RestApi
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class RestApi:
         self.timeout_seconds = timeout_seconds
         self.cors = cors
         self.max_body_bytes = max_body_bytes
+        self.v2 = V2RestApi(core, timeout_seconds)
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -85,6 +88,8 @@ class RestApi:
         path = request.path
         if self.prometheus_path and path == self.prometheus_path:
             response = Response(self.core.metrics.render(), content_type=CONTENT_TYPE)
+        elif V2_PATH.fullmatch(path):
+            response = self.v2(request)
         elif not API_PATH.fullmatch(path):
             response = Response(NOT_FOUND_PAGE, status=404, content_type="text/html")
         elif request.method == "OPTIONS":

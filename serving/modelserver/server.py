@@ -29,6 +29,7 @@ from serving.modelserver.profiler import ProfilerRelay
 from serving.modelserver.rest_api import RestApi
 from serving.modelserver.rest_server import RestServer
 from serving.modelserver.servable import load_bundle, session_config
+from serving.modelserver.v2_grpc import InferenceServicer
 from serving.modelserver.warmup import run_warmup
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ class ModelServer:
             self.core, self._blocking, flags.enable_serialization_as_tensor_content
         )
         model = ModelServicer(self.core, self.reload_config, self._blocking)
-        self._grpc.add_generic_rpc_handlers(grpc_api.handlers(prediction, model))
+        open_inference = InferenceServicer(self.core, self._blocking)
+        self._grpc.add_generic_rpc_handlers(grpc_api.handlers(prediction, model, open_inference))
         if flags.enable_profiler:
             self._grpc.add_generic_rpc_handlers([ProfilerRelay()])
         if flags.enable_grpc_healthcheck_service:

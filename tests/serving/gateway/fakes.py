@@ -55,7 +55,7 @@ class FakeBackend:
     def replicas(self):
         return list(self.replica_addresses)
 
-    def forward(self, method, path, body, content_type=None, timeout=None):
+    def forward(self, method, path, body, content_type=None, timeout=None, headers=None):
         self.forwarded.append((method, path, body))
         if self.failure:
             raise self.failure
