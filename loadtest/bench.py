@@ -6,6 +6,8 @@ same cores with the same load, one after another in one run:
                same weights, loadtest/plain_graph.py);
   grpc         direct gRPC to the embedded model server with the repo's batching.config, load
                from h2load replaying one pre-encoded PredictRequest;
+  grpc_v2      the same server through the Open Inference Protocol's ModelInfer (raw contents,
+               as tritonclient sends them), h2load the same way;
   gateway      /v1/digits through the gateway (gunicorn) in front of that server, load from wrk;
   naive        a Flask app calling the SavedModel in each gunicorn worker (loadtest/naive_app.py),
                load from wrk;
@@ -40,7 +42,7 @@ from contract.layout import existing_versions
 from contract.models import DIGIT_CLASSIFIER
 from loadtest import h2load, wrk
 from loadtest.cpu import CpuMeter, family, per_request_ms, tree
-from loadtest.payloads import digit_payloads, predict_request, series_window
+from loadtest.payloads import digit_payloads, predict_request, series_window, v2_digit_request
 from loadtest.peers import launch as peers
 from loadtest.plain_graph import strip_xla
 from loadtest.processes import (
@@ -61,7 +63,7 @@ from serving.launcher import CONFIG_DIR
 from training.data.mnist import load_mnist
 
 MODEL = DIGIT_CLASSIFIER.name
-SERVED = ("grpc", "gateway", "naive")
+SERVED = ("grpc", "grpc_v2", "gateway", "naive")
 WORKERS, THREADS = 2, 16
 REQUEST_COUNT = r':tensorflow:serving:request_count\{{model_name="{model}",status="(\w+)"\}} (\d+)'
 """TF Serving's request counter by status, for one model (str.format with `model`)."""
@@ -207,6 +209,21 @@ def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
                 route,
                 functools.partial(model_runs, server.rest_url, model),
             )
+        v2_message = v2_digit_request(image).SerializeToString()
+
+        def v2_run(level: int) -> dict:
+            failed = failed_grpc_requests(server.rest_url, MODEL)
+            method = h2load.MODEL_INFER
+            result = h2load.run(server.grpc_address, v2_message, level, args.seconds, method)
+            result["failures"] += failed_grpc_requests(server.rest_url, MODEL) - failed
+            return result
+
+        sweep(
+            "grpc_v2",
+            v2_run,
+            {"model_server": lambda: [server.process.pid]},
+            batches=functools.partial(model_runs, server.rest_url, MODEL),
+        )
         gateway = start_gateway(
             server.grpc_address,
             server.rest_url,
@@ -278,6 +295,16 @@ def targets(results: dict, top: int) -> list[tuple[str, str, bool]]:
                 f"gateway c={top} ≥ 1.5× {peer}",
                 f"{gateway[rate] / other[rate]:.2f}× ({gateway[rate]} vs {other[rate]} req/s)",
                 gateway[rate] >= 1.5 * other[rate],
+            )
+        )
+    if results.get("grpc_v2"):
+        v2_cpu = results["grpc_v2"][top][cpu]["total"]
+        tf_cpu = results["grpc"][top][cpu]["total"]
+        rows.append(
+            (
+                f"V2 gRPC CPU per request c={top} ≤ TF Serving gRPC's",
+                f"{v2_cpu} vs {tf_cpu} ms",
+                v2_cpu <= tf_cpu,
             )
         )
     if 1 in results["gateway"]:

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 PREDICT = "/tensorflow.serving.PredictionService/Predict"
+MODEL_INFER = "/inference.GRPCInferenceService/ModelInfer"
+"""The Open Inference Protocol's inference call."""
 
 
 def available() -> bool:

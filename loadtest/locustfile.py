@@ -162,6 +162,31 @@ class GatewayUser(FastHttpUser):
         body = {"series": [window], "horizon": horizon}
         self._post("/v1/forecast", body, lambda b: forecast_error(b["forecasts"][0], truth))
 
+    @tag("http", "v2")
+    @task(1)
+    def digits_v2(self):
+        """The Open Inference Protocol's infer, proxied by the gateway to the model server."""
+        digits = _state["digits"]
+        index = int(self.rng.integers(len(digits.labels)))
+        label = int(digits.labels[index])
+        image = digits.images[index]
+        body = {
+            "inputs": [
+                {
+                    "name": "images",
+                    "shape": [1, *image.shape],
+                    "datatype": "FP32",
+                    "data": image.reshape(-1).tolist(),
+                }
+            ]
+        }
+
+        def check(answer):
+            outputs = {output["name"]: output["data"] for output in answer["outputs"]}
+            return digit_error(outputs["classes"][0], outputs["probabilities"], label)
+
+        self._post(f"/v2/models/{DIGIT_CLASSIFIER.name}/infer", body, check)
+
 
 class ModelServerUser(GrpcUser):
     """The same three models straight to TF Serving's gRPC Predict."""

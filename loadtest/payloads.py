@@ -12,6 +12,7 @@ import numpy as np
 from contract.models import DIGIT_CLASSIFIER, MAX_LENGTH, WINDOW
 from protocol.messages import predict_pb2
 from protocol.tensors import to_tensor_proto
+from protocol.v2 import grpc_predict_v2_pb2
 from training.data.mnist import load_mnist
 from training.data.series import RESOLUTION, T_MAX, T_MIN, series
 
@@ -51,6 +52,16 @@ def digit_payloads(image: np.ndarray) -> tuple[predict_pb2.PredictRequest, bytes
     """One 28×28 image as a digit_classifier PredictRequest and as the gateway's JSON body."""
     request = predict_request(DIGIT_CLASSIFIER.name, images=image[None].astype(np.float32))
     return request, json.dumps({"images": [image.tolist()]}).encode()
+
+
+def v2_digit_request(image: np.ndarray) -> grpc_predict_v2_pb2.ModelInferRequest:
+    """One 28×28 image as an Open Inference Protocol ModelInfer, raw contents (as tritonclient
+    sends them)."""
+    images = image[None].astype("<f4")
+    request = grpc_predict_v2_pb2.ModelInferRequest(model_name=DIGIT_CLASSIFIER.name)
+    request.inputs.add(name="images", datatype="FP32", shape=list(images.shape))
+    request.raw_input_contents.append(images.tobytes())
+    return request
 
 
 def random_sequence(rng: np.random.Generator) -> list[int]:

@@ -50,6 +50,17 @@ def test_every_target_is_judged_from_the_figures():
     }
 
 
+def test_v2_is_judged_against_tf_servings_grpc_when_measured():
+    measured = {**RESULTS, "grpc_v2": {1: point(500, 1.8, 3.0), 64: point(2000, 30, 90)}}
+    measured["grpc"] = {1: point(500, 1.8, 3.0), 64: point(2100, 30, 90, model_server=0.8)}
+    measured["grpc_v2"][64] = point(2000, 30, 90, model_server=0.75)
+    verdicts = {target: met for target, _, met in targets(measured, 64)}
+    assert verdicts["V2 gRPC CPU per request c=64 ≤ TF Serving gRPC's"] is True
+    measured["grpc_v2"][64] = point(2000, 30, 90, model_server=0.9)
+    verdicts = {target: met for target, _, met in targets(measured, 64)}
+    assert verdicts["V2 gRPC CPU per request c=64 ≤ TF Serving gRPC's"] is False
+
+
 def test_the_cpu_table_gives_each_process_its_share():
     table = markdown(RESULTS, [1, 64], "test machine").splitlines()
     assert "| gateway | gateway 0.4, model_server 0.3 | 0.7 | 12.5 |" in table

@@ -58,6 +58,7 @@ def test_a_short_load_run_meets_its_slos(gateway, model_server, tmp_path):
         "/v1/sum",
         "/v1/digits",
         "/v1/forecast",
+        "/v2/models/digit_classifier/infer",
         "Predict sum_regressor",
         "Predict digit_classifier",
         "Predict forecaster",
