@@ -310,9 +310,20 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
             }
         }
 
-    empty = {
-        "description": "True (a 4xx is false); the body is empty",
-        "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
+    health = {
+        "description": "True (a 400 is false); the body says it too",
+        "content": {
+            JSON: {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "live": {"type": "boolean"},
+                        "ready": {"type": "boolean"},
+                        "name": {"type": "string"},
+                    },
+                }
+            }
+        },
     }
     paths = {}
     for task in tasks:
@@ -363,10 +374,10 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
         "/v1/models/{name}:classify": tf_serving("post", "Classify", "ExamplesRequest"),
         "/v1/models/{name}:regress": tf_serving("post", "Regress", "ExamplesRequest"),
         "/v2": tf_serving("get", "Server metadata", protocol="v2-server"),
-        "/v2/health/live": tf_serving("get", "Server live", protocol="v2-server", ok=empty),
-        "/v2/health/ready": tf_serving("get", "Server ready", protocol="v2-server", ok=empty),
+        "/v2/health/live": tf_serving("get", "Server live", protocol="v2-server", ok=health),
+        "/v2/health/ready": tf_serving("get", "Server ready", protocol="v2-server", ok=health),
         "/v2/models/{name}": tf_serving("get", "Model metadata", protocol="v2"),
-        "/v2/models/{name}/ready": tf_serving("get", "Model ready", protocol="v2", ok=empty),
+        "/v2/models/{name}/ready": tf_serving("get", "Model ready", protocol="v2", ok=health),
         "/v2/models/{name}/infer": tf_serving("post", "Infer", "InferRequest", protocol="v2"),
         "/v1/models": simple_get(
             "Models, versions and states (TF Serving GetModelStatus)",

@@ -1,6 +1,7 @@
 """The Open Inference Protocol over REST, on the model server's REST port beside TF Serving's
 `/v1` API. Paths, bodies and statuses as kserve/kserve docs/predict-api/v2/required_api.md
-gives them ("HTTP/REST"): health answers by status with an empty body (200 true, 4xx false),
+gives them ("HTTP/REST"): health answers by status (200 true, 4xx false) and, for KServe's
+client, a `{"live"|"ready": ...}` body,
 errors are `{"error": message}`, an unknown model or version is 404. Triton's binary tensor
 data extension (docs/protocol/extension_binary_data.md): inputs with a `binary_data_size`
 parameter are read after the JSON header (`Inference-Header-Content-Length`), and outputs are
@@ -68,9 +69,9 @@ class V2RestApi:
                 }
             )
         if path == "/v2/health/live" and method == "GET":
-            return "", _health(True)
+            return "", _health({"live": True})
         if path == "/v2/health/ready" and method == "GET":
-            return "", _health(v2.server_ready(self.core))
+            return "", _health({"ready": v2.server_ready(self.core)})
         match = MODEL_PATH.fullmatch(path)
         if not match:
             raise InvalidArgument(f"no V2 route for {method} {path}")
@@ -80,7 +81,8 @@ class V2RestApi:
             signature = request.args.get(v2.SIGNATURE_PARAMETER, "")
             return model, _json(_metadata_json(v2.metadata(self.core, model, version, signature)))
         if action == "ready" and method == "GET":
-            return model, _health(v2.model_ready(self.core, model, version))
+            ready = v2.model_ready(self.core, model, version)
+            return model, _health({"name": model, "ready": ready})
         if action == "infer" and method == "POST":
             return model, self._infer(request, model, version)
         raise InvalidArgument(f"no V2 route for {method} {path}")
@@ -232,9 +234,13 @@ def _json_elements(array: np.ndarray) -> list:
     return flat.tolist()
 
 
-def _health(true: bool) -> Response:
-    """required_api, "Health": 200 for true, a 4xx for false, the body empty."""
-    return Response(b"", status=200 if true else 400, content_type="text/plain")
+def _health(answer: dict) -> Response:
+    """required_api, "Health": 200 for true, a 4xx for false. The body says it too
+    (`{"live": true}`, `{"ready": ...}`): the document asks for an empty body, but KServe's
+    client reads these fields (kserve inference_client.py, is_server_ready and the rest) and
+    tritonclient reads the status only."""
+    true = answer.get("live", answer.get("ready"))
+    return Response(json.dumps(answer), status=200 if true else 400, content_type=JSON)
 
 
 def _json(document: dict) -> Response:

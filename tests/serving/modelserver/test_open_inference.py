@@ -1,6 +1,7 @@
-"""The Open Inference Protocol (V2) on the model server, driven by a client others wrote
-(tritonclient's HTTP client, JSON and binary tensors) and by the protocol's own gRPC stubs;
-every answer compared with TF Serving's REST `:predict` on the same rows.
+"""The Open Inference Protocol (V2) on the model server, driven by clients others wrote
+(tritonclient's HTTP client, JSON and binary tensors; tritonclient's gRPC client and KServe's
+REST and gRPC clients, from a virtual environment of their own) and by the protocol's own gRPC
+stubs; every answer compared with TF Serving's REST `:predict` on the same rows.
 
 Expectations come from kserve/kserve docs/predict-api/v2/required_api.md ("required_api") and
 triton-inference-server/server docs/protocol/extension_binary_data.md ("binary extension"),
@@ -13,6 +14,7 @@ import re
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -25,6 +27,7 @@ from loadtest.processes import REPO, http
 from protocol.v2 import grpc_predict_v2_pb2 as pb
 from protocol.v2 import grpc_predict_v2_pb2_grpc
 
+HERE = Path(__file__).parent
 DATATYPES = {"float32": "FP32", "int64": "INT64", "int32": "INT32"}
 RNG = np.random.default_rng(7)
 ROWS = {
@@ -73,11 +76,17 @@ def triton(model_server):
     client.close()
 
 
-def test_health_answers_by_status_with_an_empty_body(model_server):
-    """required_api, "Health": 200 is true, the body empty."""
-    for path in ("/v2/health/live", "/v2/health/ready", "/v2/models/forecaster/ready"):
+def test_health_answers_by_status_and_says_it_in_the_body(model_server):
+    """required_api, "Health": 200 is true. The body carries the same answer, as KServe's
+    client reads it (kserve/python/kserve/kserve/inference_client.py: is_server_live reads
+    "live", is_server_ready and is_model_ready read "ready")."""
+    for path, body in (
+        ("/v2/health/live", {"live": True}),
+        ("/v2/health/ready", {"ready": True}),
+        ("/v2/models/forecaster/ready", {"name": "forecaster", "ready": True}),
+    ):
         with urllib.request.urlopen(model_server.rest_url + path) as response:
-            assert (response.status, response.read()) == (200, b""), path
+            assert (response.status, json.loads(response.read())) == (200, body), path
 
 
 def test_server_metadata_names_the_binary_extension(triton):
@@ -311,3 +320,66 @@ def test_the_readme_examples_run(model_server):
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("[[")
+
+
+V2_CLIENTS = ("tritonclient[grpc]>=2.60", "kserve==0.21.0")
+"""Clients others wrote that pin protobuf below 7 (this project's protocol/ needs 7): they get a
+virtual environment of their own, made once under .peers/ like the benchmark's peers."""
+
+
+@pytest.fixture(scope="module")
+def v2_clients_python() -> Path:
+    venv = REPO / ".peers" / "v2clients"
+    python = venv / "bin" / "python"
+    marker = venv / "installed.txt"
+    if not marker.exists() or marker.read_text() != "\n".join(V2_CLIENTS):
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", *V2_CLIENTS],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        marker.write_text("\n".join(V2_CLIENTS))
+    return python
+
+
+@pytest.mark.parametrize("family", ["triton", "kserve"])
+def test_grpc_and_kserve_clients_get_tf_servings_answers(v2_clients_python, model_server, family):
+    """tritonclient's gRPC client, and KServe's REST and gRPC clients, on all three models."""
+    rows = {model: {a: v.tolist() for a, v in inputs.items()} for model, inputs in ROWS.items()}
+    script = HERE / "v2_peers" / "clients.py"
+    run = subprocess.run(
+        [
+            str(v2_clients_python),
+            str(script),
+            family,
+            model_server.grpc_address,
+            model_server.rest_url,
+        ],
+        input=json.dumps(rows),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = json.loads(run.stdout)
+    references = {
+        model: tf_serving_predict(model_server.rest_url, model, inputs)
+        for model, inputs in ROWS.items()
+    }
+    if family == "triton":
+        assert found["live"] and found["ready"]
+        assert found["unknown model"] == "StatusCode.NOT_FOUND"
+        answers = {"grpc": {m: v["outputs"] for m, v in found["models"].items()}}
+        assert all(v["ready"] for v in found["models"].values())
+    else:
+        assert found["rest ready"] and found["grpc ready"]
+        answers = {"rest": found["rest"], "grpc": found["grpc"]}
+    for side, by_model in answers.items():
+        assert set(by_model) == set(MODELS), side
+        for model, outputs in by_model.items():
+            reference = references[model]
+            for name, values in outputs.items():
+                expected = np.asarray(reference.get(name, reference.get("only")))
+                np.testing.assert_allclose(values, expected, atol=1e-6, err_msg=f"{side} {model}")
