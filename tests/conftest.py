@@ -96,6 +96,26 @@ def site(wheel, tmp_path_factory) -> Path:
     return target
 
 
+STACK_API_KEY = "stack-test-key"
+"""The API key the `stack` fixture's gateway accepts (GATEWAY_API_KEYS holds its digest)."""
+
+
+@pytest.fixture(scope="session")
+def stack(models_dir, tmp_path_factory):
+    """`python -m serving.stack` — what `make run` ends with — on the quick models, with API
+    keys on: its own model server and gateway, for tests that drive `make run`'s processes."""
+    from loadtest.soak import Stack
+    from serving.gateway.auth import digest_of
+
+    workdir = tmp_path_factory.mktemp("stack")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GATEWAY_API_KEYS", digest_of(STACK_API_KEY))
+        running = Stack(models_dir, workdir)
+    running.wait_ready(timeout=240)
+    yield running
+    running.stop()
+
+
 TIERS = ("unit", "integration", "browser", "load")
 PROCESS_FIXTURES = {
     "models_dir",
@@ -110,6 +130,7 @@ PROCESS_FIXTURES = {
     "config_server",
     "wheel",
     "site",
+    "stack",
 }
 """Fixtures that train models or start servers: a test using one is an integration test."""
 

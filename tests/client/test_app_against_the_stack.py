@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from loadtest.processes import free_port
-from loadtest.soak import Stack
-from serving.gateway.auth import digest_of
+from tests.conftest import STACK_API_KEY
 from tests.installed import mypy, run_isolated
-
-KEY = "app-test-key"
 
 APP = """\
 from __future__ import annotations
@@ -99,17 +94,6 @@ print(json.dumps(report))
 """
 
 
-@pytest.fixture(scope="module")
-def stack(models_dir, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("stack")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GATEWAY_API_KEYS", digest_of(KEY))
-        running = Stack(models_dir, workdir)
-    running.wait_ready(timeout=240)
-    yield running
-    running.stop()
-
-
 def test_the_app_against_make_runs_processes(site, stack, tmp_path):
     (tmp_path / "app.py").write_text(APP)
     result = run_isolated(
@@ -118,7 +102,7 @@ def test_the_app_against_make_runs_processes(site, stack, tmp_path):
         "app.py",
         f"127.0.0.1:{stack.grpc_port}",
         stack.url,
-        KEY,
+        STACK_API_KEY,
         f"127.0.0.1:{free_port()}",
     )
     assert result.returncode == 0, result.stderr

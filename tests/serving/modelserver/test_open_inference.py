@@ -26,6 +26,7 @@ from contract.models import MODELS
 from loadtest.processes import REPO, http
 from protocol.v2 import grpc_predict_v2_pb2 as pb
 from protocol.v2 import grpc_predict_v2_pb2_grpc
+from tests.conftest import STACK_API_KEY
 
 HERE = Path(__file__).parent
 DATATYPES = {"float32": "FP32", "int64": "INT64", "int32": "INT32"}
@@ -383,3 +384,43 @@ def test_grpc_and_kserve_clients_get_tf_servings_answers(v2_clients_python, mode
             for name, values in outputs.items():
                 expected = np.asarray(reference.get(name, reference.get("only")))
                 np.testing.assert_allclose(values, expected, atol=1e-6, err_msg=f"{side} {model}")
+
+
+def test_under_make_run_every_client_gets_tf_servings_answers(stack, v2_clients_python):
+    """The same protocol from `make run`'s own processes: tritonclient HTTP on the model
+    server's REST port and through the gateway (with the API key the gateway asks for),
+    tritonclient gRPC and KServe's clients on its ports."""
+    rest_url, grpc_address = stack.rest_url(0), f"127.0.0.1:{stack.grpc_port}"
+    images = ROWS["digit_classifier"]["images"]
+    reference = tf_serving_predict(rest_url, "digit_classifier", {"images": images})
+    key = {"Authorization": f"Bearer {STACK_API_KEY}"}
+    for url, headers in ((rest_url, None), (stack.url, key)):
+        client = triton_http.InferenceServerClient(url.removeprefix("http://"))
+        tensor = triton_http.InferInput("images", list(images.shape), "FP32")
+        tensor.set_data_from_numpy(images, binary_data=True)
+        answer = client.infer("digit_classifier", [tensor], headers=headers)
+        assert client.is_server_ready(headers=headers), url
+        client.close()
+        np.testing.assert_allclose(
+            answer.as_numpy("probabilities"), reference["probabilities"], atol=1e-6, err_msg=url
+        )
+    rows = json.dumps({"digit_classifier": {"images": images.tolist()}})
+    script = HERE / "v2_peers" / "clients.py"
+    for family in ("triton", "kserve"):
+        run = subprocess.run(
+            [str(v2_clients_python), str(script), family, grpc_address, rest_url],
+            input=rows,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        found = json.loads(run.stdout)
+        outputs = (
+            found["models"]["digit_classifier"]["outputs"]
+            if family == "triton"
+            else found["grpc"]["digit_classifier"]
+        )
+        np.testing.assert_allclose(
+            outputs["probabilities"], reference["probabilities"], atol=1e-6, err_msg=family
+        )
