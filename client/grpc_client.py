@@ -27,7 +27,7 @@ import grpc
 import numpy as np
 from numpy.typing import ArrayLike
 
-from client import calls, checks, tasks
+from client import calls, tasks
 from client.answers import Digits, Forecasts, Sums
 from client.calls import Prediction, VersionState
 from client.errors import ClientClosed, ServingClientError, from_grpc
@@ -219,8 +219,8 @@ class ServingClient:
         return self._run(tasks.forecast_job(series, horizon), version, label, timeout)
 
     def _run(self, job: tasks.Job, version: int | None, label: str | None, timeout):
-        """The job's parts, one call each: the first as pinned, the rest to its version."""
-        checks.pin(version, label)
+        """The job's parts, one call each: the first as pinned (predict checks the pin), the
+        rest to its version."""
         answers: list[Prediction] = []
         for rows in job.parts():
             part = tasks.predict_part(job, rows)

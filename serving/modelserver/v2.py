@@ -64,13 +64,15 @@ TF_DATATYPES = {
 }
 
 
+NAMES = {dtype: name for name, dtype in DATATYPES.items() if name != "BYTES"}
+
+
 def datatype_of(array: np.ndarray) -> str:
     if array.dtype == object or array.dtype.kind in "SU":
         return "BYTES"
-    for name, dtype in DATATYPES.items():
-        if dtype == array.dtype:
-            return name
-    raise InvalidArgument(f"output of dtype {array.dtype} has no V2 datatype")
+    if array.dtype.newbyteorder("=") not in NAMES:
+        raise InvalidArgument(f"output of dtype {array.dtype} has no V2 datatype")
+    return NAMES[array.dtype.newbyteorder("=")]
 
 
 @dataclass(frozen=True)
