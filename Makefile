@@ -20,7 +20,7 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway peers bench bench-xla profile bench-batching bench-gateway bench-workers loadtest loadtest-distributed soak soak-hostile protos lint format test test-fast run clean
+.PHONY: help install models train serve gateway peers bench bench-xla profile bench-protocols bench-batching bench-gateway bench-workers loadtest loadtest-distributed soak soak-hostile protos lint format test test-fast run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -78,6 +78,11 @@ profile: models  ## py-spy profiles of the model server (h2load) and a gateway w
 	@command -v h2load >/dev/null || [ "$$(id -u)" != 0 ] \
 		|| (apt-get update -q && apt-get install -y -q nghttp2-client) >/dev/null
 	$(PY) -m loadtest.profile
+
+bench-protocols: models  ## TF Serving's Predict vs the Open Inference Protocol's ModelInfer, alternating rounds (h2load)
+	@command -v h2load >/dev/null || [ "$$(id -u)" != 0 ] \
+		|| (apt-get update -q && apt-get install -y -q nghttp2-client) >/dev/null
+	$(PY) -m loadtest.bench_protocols
 
 bench-batching: models  ## gRPC throughput with batching on vs off, and the in-process ceiling
 	$(PY) -m loadtest.bench_batching

@@ -52,14 +52,12 @@ from loadtest.processes import (
     free_port,
     http,
     model_base,
+    start_batched_model_server,
     start_gateway,
-    start_model_server,
     wait_for_http,
-    write_models_config,
 )
 from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import forecasts, sums
-from serving.launcher import CONFIG_DIR
 from training.data.mnist import load_mnist
 
 MODEL = DIGIT_CLASSIFIER.name
@@ -182,17 +180,7 @@ def measure(args, base: Path, image: np.ndarray, workdir: Path) -> dict:
             print(f"{label:>16} c={level:<4} {points[level]}", flush=True)
 
     served = {model: base.parent / model for model, _, _ in requests.values()}
-    server = start_model_server(
-        write_models_config(workdir / "models.config", served),
-        list(served),
-        workdir,
-        [
-            "--enable_batching",
-            f"--batching_parameters_file={CONFIG_DIR / 'batching.config'}",
-            f"--monitoring_config_file={CONFIG_DIR / 'monitoring.config'}",
-        ],
-        deadline=300,
-    )
+    server = start_batched_model_server(served, workdir)
     try:
         for route, (model, message, _) in requests.items():
 

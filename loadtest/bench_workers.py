@@ -29,12 +29,10 @@ from loadtest.processes import (
     add_data_arguments,
     free_port,
     model_base,
+    start_batched_model_server,
     start_gateway,
-    start_model_server,
     wait_for_http,
-    write_models_config,
 )
-from serving.launcher import CONFIG_DIR
 from training.data.mnist import load_mnist
 
 MODEL = DIGIT_CLASSIFIER.name
@@ -164,13 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {"connections": args.connections, "seconds": args.seconds, "servers": {}}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        model_server = start_model_server(
-            write_models_config(workdir / "models.config", {MODEL: base}),
-            [MODEL],
-            workdir,
-            ["--enable_batching", f"--batching_parameters_file={CONFIG_DIR / 'batching.config'}"],
-            deadline=300,
-        )
+        model_server = start_batched_model_server({MODEL: base}, workdir)
         try:
             for server in servers:
                 point = measure(server, model_server, body, args, workdir)

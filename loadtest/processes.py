@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contract.layout import existing_versions
-from serving.launcher import xla_cache_environment
+from serving.launcher import CONFIG_DIR, xla_cache_environment
 from serving.shutdown import terminate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,6 +163,22 @@ def start_model_server(
         time.sleep(0.3)
     server.stop()
     raise RuntimeError(f"model server not ready within {deadline} s:\n{server.log_tail()}")
+
+
+def start_batched_model_server(served: dict[str, Path], workdir: Path) -> ServerProcess:
+    """The model server as `make run` configures it for the benchmarks: `served` (name → base
+    path), batching and monitoring from the repo's run configs."""
+    return start_model_server(
+        write_models_config(workdir / "models.config", served),
+        list(served),
+        workdir,
+        [
+            "--enable_batching",
+            f"--batching_parameters_file={CONFIG_DIR / 'batching.config'}",
+            f"--monitoring_config_file={CONFIG_DIR / 'monitoring.config'}",
+        ],
+        deadline=300,
+    )
 
 
 def model_available(rest_url: str, name: str) -> bool:

@@ -23,11 +23,9 @@ from loadtest.processes import (
     add_data_arguments,
     child_pids,
     model_base,
+    start_batched_model_server,
     start_gateway,
-    start_model_server,
-    write_models_config,
 )
-from serving.launcher import CONFIG_DIR
 from training.data.mnist import load_mnist
 
 MODEL = DIGIT_CLASSIFIER.name
@@ -110,12 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     load_seconds = args.seconds + 2
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        config = write_models_config(workdir / "models.config", {MODEL: base})
-        flags = [
-            "--enable_batching",
-            f"--batching_parameters_file={CONFIG_DIR / 'batching.config'}",
-        ]
-        server = start_model_server(config, [MODEL], workdir, flags, deadline=300)
+        server = start_batched_model_server({MODEL: base}, workdir)
         try:
             stacks, result = profiled(
                 server.process.pid,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -21,6 +21,10 @@ from serving.modelserver.errors import InvalidArgument, code_name
 from serving.modelserver.manager import ModelManager, VersionStatus
 from serving.modelserver.metrics import ServerMetrics
 from serving.modelserver.servable import SavedModelBundle
+
+InputCheck = Callable[[Mapping], None]
+"""A protocol's own check of a request's inputs against the signature's input map, run on the
+version that answers (the V2 datatype check)."""
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,11 @@ class ModelServerCore:
         inputs: dict[str, np.ndarray],
         output_filter: Sequence[str] = (),
         deadline: float | None = None,
+        check_inputs: InputCheck | None = None,
     ) -> Answer:
         """RunPredict; the result is the outputs by alias."""
         with self._measured(spec, "Predict") as call:
-            plan = self._predict_plan(call.servable, spec, inputs, output_filter)
+            plan = self._predict_plan(call.servable, spec, inputs, output_filter, check_inputs)
             return call.answer(plan.outputs(call.run(plan.feeds, plan.fetches, deadline)))
 
     async def predict_async(
@@ -88,11 +93,12 @@ class ModelServerCore:
         output_filter: Sequence[str] = (),
         deadline: float | None = None,
         executor: Executor | None = None,
+        check_inputs: InputCheck | None = None,
     ) -> Answer:
         """`predict` for a caller on an event loop: a batching session answers without
         holding a thread; any other session runs on `executor`."""
         with self._measured(spec, "Predict") as call:
-            plan = self._predict_plan(call.servable, spec, inputs, output_filter)
+            plan = self._predict_plan(call.servable, spec, inputs, output_filter, check_inputs)
             values = await call.run_async(plan.feeds, plan.fetches, deadline, executor)
             return call.answer(plan.outputs(values))
 
@@ -138,10 +144,15 @@ class ModelServerCore:
         """GetModelStatus: the version's state, or every version's; labels are not consulted."""
         return self.manager.statuses(spec.name, spec.version)
 
-    def _predict_plan(self, servable, spec, inputs, output_filter) -> inference.PredictPlan:
-        return inference.predict_plan(
+    def _predict_plan(
+        self, servable, spec, inputs, output_filter, check_inputs
+    ) -> inference.PredictPlan:
+        plan = inference.predict_plan(
             servable.signatures, spec.signature_name, inputs, output_filter, self.options
         )
+        if check_inputs is not None:
+            check_inputs(servable.signatures[inference.signature_key(spec.signature_name)].inputs)
+        return plan
 
     def _call(self, spec: ModelSpec, api: str, deadline, work) -> Answer:
         with self._measured(spec, api) as call:

@@ -110,9 +110,18 @@ def _fill_spec(target, name: str, answer: Answer) -> None:
     target.signature_name = answer.signature_name
 
 
+def _record(metrics, model: str, api: str, error, started: float) -> None:
+    """TF Serving's request count, and the latency of an answered request."""
+    if error is None:
+        micros = (time.perf_counter() - started) * 1e6
+        metrics.request_latency.add(micros, model, api, "GRPC")
+    metrics.request_count.increment(model, code_name(error))
+
+
 def handled(api: str | None = None):
     """Typed errors become gRPC statuses (anything else INTERNAL, never a dead worker); for
-    the inference calls, TF Serving's request count and latency are recorded."""
+    the inference calls (on a servicer with `core` and `model_of`), TF Serving's request count
+    and latency are recorded."""
 
     def wrap(method):
         @functools.wraps(method)
@@ -131,7 +140,7 @@ def handled(api: str | None = None):
                 error.code = grpc.StatusCode.INTERNAL
             finally:
                 if api is not None:
-                    self.record(self.model_of(request), api, error, started)
+                    _record(self.core.metrics, self.model_of(request), api, error, started)
             await context.abort(error.code, str(error))
 
         return handler
@@ -148,13 +157,6 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     @staticmethod
     def model_of(request) -> str:
         return request.model_spec.name
-
-    def record(self, model: str, api: str, error, started: float) -> None:
-        metrics = self.core.metrics
-        if error is None:
-            micros = (time.perf_counter() - started) * 1e6
-            metrics.request_latency.add(micros, model, api, "GRPC")
-        metrics.request_count.increment(model, code_name(error))
 
     @handled("Predict")
     async def Predict(self, request, context):

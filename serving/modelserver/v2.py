@@ -14,6 +14,7 @@ answers: `serving_default` unless the request's `parameters` name another as
 from __future__ import annotations
 
 import importlib.metadata
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -68,11 +69,12 @@ NAMES = {dtype: name for name, dtype in DATATYPES.items() if name != "BYTES"}
 
 
 def datatype_of(array: np.ndarray) -> str:
+    name = NAMES.get(array.dtype) or NAMES.get(array.dtype.newbyteorder("="))
+    if name is not None:
+        return name
     if array.dtype == object or array.dtype.kind in "SU":
         return "BYTES"
-    if array.dtype.newbyteorder("=") not in NAMES:
-        raise InvalidArgument(f"output of dtype {array.dtype} has no V2 datatype")
-    return NAMES[array.dtype.newbyteorder("=")]
+    raise InvalidArgument(f"output of dtype {array.dtype} has no V2 datatype")
 
 
 @dataclass(frozen=True)
@@ -172,14 +174,17 @@ def metadata(core: ModelServerCore, model: str, version: str, signature: str = "
 
 def infer(core: ModelServerCore, request: InferRequest, deadline: float) -> InferResponse:
     spec = spec_of(request.model, request.version, signature_of(request.parameters))
-    answer = core.predict(spec, _checked(core, spec, request.inputs), request.outputs, deadline)
+    check = _datatype_check(request.inputs)
+    answer = core.predict(spec, request.inputs, request.outputs, deadline, check)
     return _response(request, answer)
 
 
 async def infer_async(core: ModelServerCore, request: InferRequest, deadline: float, executor):
     spec = spec_of(request.model, request.version, signature_of(request.parameters))
-    inputs = _checked(core, spec, request.inputs)
-    answer = await core.predict_async(spec, inputs, request.outputs, deadline, executor)
+    check = _datatype_check(request.inputs)
+    answer = await core.predict_async(
+        spec, request.inputs, request.outputs, deadline, executor, check
+    )
     return _response(request, answer)
 
 
@@ -193,9 +198,9 @@ def array_of(name: str, datatype: str, shape: list[int], values) -> np.ndarray:
         raise InvalidArgument(
             f"input {name!r}: data not of datatype {datatype} ({error})"
         ) from None
-    if array.size != int(np.prod(shape, dtype=np.int64)):
+    if array.size != math.prod(shape):
         raise InvalidArgument(
-            f"input {name!r}: shape {shape} needs {int(np.prod(shape))} elements, got {array.size}"
+            f"input {name!r}: shape {shape} needs {math.prod(shape)} elements, got {array.size}"
         )
     return array.reshape(shape)
 
@@ -205,7 +210,7 @@ def from_raw(name: str, datatype: str, shape: list[int], raw: bytes) -> np.ndarr
     each a 4-byte little-endian length and the bytes."""
     dtype = dtype_of(name, datatype)
     shape = shape_of(name, shape)
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)
     if datatype == "BYTES":
         return np.array(_length_prefixed(name, raw, count), dtype=object).reshape(shape)
     expected = count * dtype.itemsize
@@ -250,17 +255,22 @@ def _info(alias: str, tensor) -> TensorInfo:
     return TensorInfo(alias, datatype, [int(dim.size) for dim in tensor.tensor_shape.dim])
 
 
-def _checked(core: ModelServerCore, spec: ModelSpec, inputs: dict[str, np.ndarray]):
-    """Inputs whose datatype is the signature's (a model is not fed a tensor it would have to
-    cast: TF Serving refuses a mismatched dtype too)."""
-    expected = core.signature_inputs(spec)
-    for alias, array in inputs.items():
-        if alias in expected:
-            wanted = TF_DATATYPES.get(expected[alias].dtype)
-            given = datatype_of(array)
-            if wanted and given != wanted:
-                raise InvalidArgument(f"input {alias!r}: expected datatype {wanted}, got {given}")
-    return inputs
+def _datatype_check(inputs: dict[str, np.ndarray]):
+    """The check, on the answering version's signature, that each input's datatype is the
+    signature's: a model is not fed a tensor it would have to cast (TF Serving's session refuses a
+    mismatched dtype too)."""
+
+    def check(expected) -> None:
+        for alias, array in inputs.items():
+            if alias in expected:
+                wanted = TF_DATATYPES.get(expected[alias].dtype)
+                given = datatype_of(array)
+                if wanted and given != wanted:
+                    raise InvalidArgument(
+                        f"input {alias!r}: expected datatype {wanted}, got {given}"
+                    )
+
+    return check
 
 
 def _response(request: InferRequest, answer) -> InferResponse:

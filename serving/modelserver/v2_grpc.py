@@ -7,7 +7,6 @@ gRPC statuses: NOT_FOUND for an unknown model or version, INVALID_ARGUMENT for a
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import Executor
 
 import numpy as np
@@ -16,7 +15,7 @@ from protocol.v2 import grpc_predict_v2_pb2 as pb
 from protocol.v2 import grpc_predict_v2_pb2_grpc
 from serving.modelserver import v2
 from serving.modelserver.core import ModelServerCore
-from serving.modelserver.errors import InvalidArgument, code_name
+from serving.modelserver.errors import InvalidArgument
 from serving.modelserver.grpc_api import deadline_of, handled
 
 CONTENTS = {
@@ -44,13 +43,6 @@ class InferenceServicer(grpc_predict_v2_pb2_grpc.GRPCInferenceServiceServicer):
     @staticmethod
     def model_of(request) -> str:
         return request.model_name
-
-    def record(self, model: str, api: str, error, started: float) -> None:
-        metrics = self.core.metrics
-        if error is None:
-            micros = (time.perf_counter() - started) * 1e6
-            metrics.request_latency.add(micros, model, api, "GRPC")
-        metrics.request_count.increment(model, code_name(error))
 
     @handled()
     async def ServerLive(self, request, context):
