@@ -20,10 +20,10 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway peers bench bench-xla profile bench-protocols bench-batching bench-gateway bench-workers loadtest loadtest-distributed soak soak-hostile protos lint format test test-fast run clean
+.PHONY: help install models train serve gateway peers bench bench-xla profile bench-protocols bench-batching bench-gateway bench-workers loadtest loadtest-distributed soak soak-hostile protos k8s k8s-scan lint format test test-fast run clean
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 install: $(STAMP)  ## Create .venv and install the project with its dev tools (idempotent)
 

@@ -21,7 +21,11 @@ class SettingsError(ValueError):
 
 class EnvSettings(BaseModel):
     model_config = ConfigDict(
-        frozen=True, validate_by_name=True, validate_by_alias=True, extra="forbid"
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        validate_default=True,
+        extra="forbid",
     )
 
     @classmethod

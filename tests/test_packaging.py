@@ -186,25 +186,73 @@ def test_imports_only_run_down_the_layers(part):
     assert not wrong
 
 
-@pytest.mark.parametrize(
-    "dockerfile", ["Dockerfile", "Dockerfile.modelserver", "Dockerfile.loadtest"]
-)
-def test_each_image_builds_the_package_from_what_it_copies(dockerfile, tmp_path):
-    """The `pip install .` of each image, from exactly the files its COPY lines bring (no
-    Docker engine here): the build backend and every package it names must be among them."""
+IMAGES = {
+    "Dockerfile": "serving.gateway",
+    "Dockerfile.modelserver": "serving.modelserver",
+    "Dockerfile.loadtest": "loadtest.locustfile",
+}
+"""Each image and the module its CMD/ENTRYPOINT runs."""
+
+
+def image_context(dockerfile: str, into):
+    """The files the Dockerfile's COPY lines bring, laid out as in the image's WORKDIR."""
     text = (REPO / dockerfile).read_text()
-    context = tmp_path / "context"
-    context.mkdir()
+    into.mkdir()
     for line in re.findall(r"^COPY (.+)$", text, re.MULTILINE):
         *sources, destination = line.split()
         for source in sources:
-            target = context / (source if destination == "./" else destination)
+            target = into / (source if destination == "./" else destination)
             if (REPO / source).is_dir():
                 shutil.copytree(REPO / source, target, ignore=shutil.ignore_patterns("__pycache__"))
             else:
                 shutil.copy(REPO / source, target)
+    return into
+
+
+def test_each_image_names_the_entry_point_checked_here():
+    for dockerfile, module in IMAGES.items():
+        entry = re.findall(r"^(?:CMD|ENTRYPOINT) (.+)$", (REPO / dockerfile).read_text(), re.M)
+        assert entry and (module in entry[-1] or module.replace(".", "/") in entry[-1])
+
+
+@pytest.mark.parametrize("dockerfile", IMAGES)
+def test_each_image_builds_the_package_from_what_it_copies(dockerfile, tmp_path):
+    """The `pip install .` of each image, from exactly the files its COPY lines bring (no
+    Docker engine here): the build backend and every package it names must be among them."""
+    context = image_context(dockerfile, tmp_path / "context")
     pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
     result = subprocess.run(
         [*pip, "-w", str(tmp_path / "wheel"), str(context)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+ONLY_COPIED = """
+import importlib, sys
+sys.meta_path = [f for f in sys.meta_path if "editable" not in type(f).__module__]
+importlib.import_module(sys.argv[1])
+first_party = {first_party!r}
+outside = sorted(
+    name for name, module in list(sys.modules.items())
+    if name.split(".")[0] in first_party
+    and not (getattr(module, "__file__", None) or "").startswith(sys.argv[2])
+    and getattr(module, "__file__", None)
+)
+assert not outside, f"imported from outside the image: {{outside}}"
+"""
+
+
+@pytest.mark.parametrize("dockerfile", IMAGES)
+def test_each_entry_point_imports_from_what_the_image_copies(dockerfile, tmp_path):
+    """The image's entry module, imported in a folder holding only its COPY lines' files (as
+    WORKDIR is), with the checkout's editable install out of the way: a module the image does
+    not copy fails here as it would in the container (`No module named 'training'`)."""
+    context = image_context(dockerfile, tmp_path / "context")
+    code = ONLY_COPIED.format(first_party=FIRST_PARTY)
+    result = subprocess.run(
+        [sys.executable, "-c", code, IMAGES[dockerfile], str(context)],
+        cwd=context,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]

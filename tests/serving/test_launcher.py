@@ -116,3 +116,32 @@ def test_batching_is_a_strict_boolean(raw, batching):
 def test_a_boolean_that_is_neither_is_refused_by_name():
     with pytest.raises(SettingsError, match="SERVING_BATCHING='maybe'"):
         LaunchSettings.from_env({"SERVING_BATCHING": "maybe"})
+
+
+def test_run_directly_with_defaults_the_launcher_writes_absolute_paths(tmp_path, monkeypatch):
+    """`python -m serving.launcher` with no variables set (no Makefile exporting MODELS_DIR):
+    TF Serving refuses a relative base_path ("Expected model ... to have an absolute path"),
+    so the defaults are resolved like given values."""
+    monkeypatch.chdir(tmp_path)
+    make_versions(tmp_path / "models", [1])
+    defaults = LaunchSettings.from_env({})
+    assert defaults.models_dir == tmp_path / "models"
+    assert defaults.run_dir == tmp_path / "run"
+    command(defaults.model_copy(update={"backend": "embedded"}))
+    models = text_format.Parse(
+        (tmp_path / "run" / "models.config").read_text(),
+        model_server_config_pb2.ModelServerConfig(),
+    )
+    assert [c.base_path for c in models.model_config_list.config] == [
+        str(tmp_path / "models" / name) for name in MODELS
+    ]
+
+
+def test_docker_mounts_folders_not_named_volumes_with_defaults(tmp_path, monkeypatch):
+    """`SERVING_BACKEND=docker make serve`: `-v run:/config` would be a named volume."""
+    monkeypatch.chdir(tmp_path)
+    make_versions(tmp_path / "models", [1])
+    monkeypatch.setattr(launcher, "gpu_available", lambda: False)
+    argv = command(LaunchSettings.from_env({"SERVING_BACKEND": "docker"}))
+    mounts = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-v"]
+    assert mounts == [f"{tmp_path / 'models'}:/models:ro", f"{tmp_path / 'run'}:/config:ro"]
