@@ -20,7 +20,7 @@ LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_
 
 export MODELS_DIR
 
-.PHONY: help install models train serve gateway peers bench bench-xla profile bench-protocols bench-batching bench-gateway bench-workers loadtest loadtest-distributed soak soak-hostile protos k8s k8s-scan lint format test test-fast run clean
+.PHONY: help install models train serve gateway peers bench bench-xla profile bench-protocols bench-batching bench-gateway bench-workers loadtest loadtest-distributed soak soak-hostile protos k8s k8s-scan lint format docs test test-fast run clean
 
 help:  ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -120,7 +120,10 @@ format: $(STAMP)  ## Apply ruff formatting and fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint  ## Lint, then the whole test suite: every tier (unit, integration, browser, load)
+docs: $(STAMP)  ## Build the documentation site (docs/, MkDocs) into site/; a broken link or page fails
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+test: lint docs  ## Lint, build the docs, then the whole test suite: every tier (unit, integration, browser, load)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## The unit tier only: no trained model, no server; under a minute
@@ -130,4 +133,4 @@ run: models  ## Set up and serve models/ (the shipped versions, or newer ones) w
 	$(PY) -m serving.stack
 
 clean:  ## Remove the virtual environments (project, peers) and caches (keeps models and data)
-	rm -rf $(VENV) $(PEERS_DIR) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS_DIR) .pytest_cache .ruff_cache site

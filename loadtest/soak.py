@@ -173,16 +173,21 @@ class Stack:
     stderr (the log of every process it runs) are kept apart."""
 
     def __init__(
-        self, models_dir: Path, workdir: Path, replicas: int = 1, hang_timeout_s: float = 10.0
+        self,
+        models_dir: Path | None,
+        workdir: Path,
+        replicas: int = 1,
+        hang_timeout_s: float = 10.0,
     ):
+        """`models_dir` None: the stack's default, `models/` of the checkout it runs in."""
         self.grpc_port, self.rest_port, self.port = free_port(), free_port(), free_port()
         self.replicas = replicas
         self.url = f"http://127.0.0.1:{self.port}"
         self.out_path = workdir / "stack.out"
         self.log_path = workdir / "stack.log"
         env = {
-            **os.environ,
-            "MODELS_DIR": str(models_dir),
+            **{name: value for name, value in os.environ.items() if name != "MODELS_DIR"},
+            **({"MODELS_DIR": str(models_dir)} if models_dir is not None else {}),
             "SERVING_BACKEND": "embedded",
             "SERVING_RUN_DIR": str(workdir / "run"),
             "TFS_GRPC_PORT": str(self.grpc_port),

@@ -1,4 +1,5 @@
-"""`python -m serving.launcher` (`make serve`): start TF Serving, however it is available.
+"""`python -m serving.launcher` (`make serve`): start TF Serving, however it is available
+(`--render`: only write the configs, with the images' paths, for `docker compose up`).
 
 SERVING_BACKEND picks it (default `auto`):
   tfserving  the `tensorflow_model_server` binary on PATH;
@@ -14,6 +15,7 @@ on/off), TFS_IMAGE (tensorflow/serving).
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -49,14 +51,46 @@ class LaunchSettings(EnvSettings):
     TFS_TARGET, see serving.gateway.settings)."""
 
     backend: Literal["auto", "tfserving", "docker", "embedded"] = Field(
-        "auto", alias="SERVING_BACKEND"
+        "auto",
+        alias="SERVING_BACKEND",
+        description=(
+            "Which TF Serving to start: `tfserving` (the binary on PATH), `docker` (the "
+            "tensorflow/serving image, -gpu where nvidia-smi sees a GPU), `embedded` (this repo's"
+            " server), or `auto`, the first of those there."
+        ),
     )
-    models_dir: Path = Field(Path("models"), alias="MODELS_DIR")
-    run_dir: Path = Field(Path("run"), alias="SERVING_RUN_DIR")
-    grpc_port: int = Field(8500, alias="TFS_GRPC_PORT", ge=1, le=65535)
-    rest_port: int = Field(8501, alias="TFS_REST_PORT", ge=1, le=65535)
-    batching: bool = Field(True, alias="SERVING_BATCHING")
-    image: str = Field("tensorflow/serving", alias="TFS_IMAGE")
+    models_dir: Path = Field(
+        Path("models"), alias="MODELS_DIR", description="The exported models, `<name>/<version>/`."
+    )
+    run_dir: Path = Field(
+        Path("run"),
+        alias="SERVING_RUN_DIR",
+        description="Where the rendered configs and the XLA cache go.",
+    )
+    grpc_port: int = Field(
+        8500,
+        alias="TFS_GRPC_PORT",
+        description="Where the model server listens for gRPC.",
+        ge=1,
+        le=65535,
+    )
+    rest_port: int = Field(
+        8501,
+        alias="TFS_REST_PORT",
+        description="Where the model server listens for REST.",
+        ge=1,
+        le=65535,
+    )
+    batching: bool = Field(
+        True,
+        alias="SERVING_BATCHING",
+        description="Batch requests with serving/config/batching.config (`--enable_batching`).",
+    )
+    image: str = Field(
+        "tensorflow/serving",
+        alias="TFS_IMAGE",
+        description="The TF Serving image (docker backend); the tag is the pinned release.",
+    )
 
     @field_validator("models_dir", "run_dir")
     @classmethod
@@ -198,11 +232,22 @@ def xla_cache_environment(run_dir: Path, env=os.environ) -> dict[str, str]:
     return {"TF_XLA_FLAGS": f"{flags} --tf_xla_persistent_cache_directory={cache}".strip()}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m serving.launcher", description=__doc__)
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="write the configs into SERVING_RUN_DIR for the images' mounts, and exit",
+    )
+    args = parser.parse_args(argv)
     try:
         settings = LaunchSettings.from_env()
     except SettingsError as error:
         raise SystemExit(f"settings: {error}") from None
+    if args.render:
+        for path in render_configs(settings, CONTAINER_MODELS).values():
+            print(path)
+        return
     argv = command(settings)
     print("starting:", " ".join(argv), flush=True)
     os.execvpe(argv[0], argv, {**os.environ, **xla_cache_environment(settings.run_dir)})

@@ -55,14 +55,64 @@ log = logging.getLogger("serving.stack")
 
 
 class StackSettings(launcher.LaunchSettings):
-    ready_timeout_s: float = Field(600.0, alias="STACK_READY_TIMEOUT_S", gt=0)
-    restart_backoff_s: float = Field(0.5, alias="STACK_RESTART_BACKOFF_S", gt=0)
-    max_backoff_s: float = Field(10.0, alias="STACK_MAX_BACKOFF_S", gt=0)
-    crash_loop_limit: int = Field(5, alias="STACK_CRASH_LOOP_LIMIT", ge=1)
-    crash_loop_window_s: float = Field(60.0, alias="STACK_CRASH_LOOP_WINDOW_S", gt=0)
-    replicas: int = Field(1, alias="MODEL_SERVER_REPLICAS", ge=1, le=16)
-    probe_interval_s: float = Field(1.0, alias="STACK_PROBE_INTERVAL_S", gt=0)
-    hang_timeout_s: float = Field(10.0, alias="STACK_HANG_TIMEOUT_S", gt=0)
+    ready_timeout_s: float = Field(
+        600.0,
+        alias="STACK_READY_TIMEOUT_S",
+        description=(
+            "How long the model server may take to load its models, at start and after a restart,"
+            " before it counts as hung."
+        ),
+        gt=0,
+    )
+    restart_backoff_s: float = Field(
+        0.5,
+        alias="STACK_RESTART_BACKOFF_S",
+        description="The pause before restarting a process that exited; it doubles with each exit.",
+        gt=0,
+    )
+    max_backoff_s: float = Field(
+        10.0, alias="STACK_MAX_BACKOFF_S", description="The longest pause between restarts.", gt=0
+    )
+    crash_loop_limit: int = Field(
+        5,
+        alias="STACK_CRASH_LOOP_LIMIT",
+        description=(
+            "Exits within STACK_CRASH_LOOP_WINDOW_S that stop the stack (exit 1) instead of "
+            "another restart."
+        ),
+        ge=1,
+    )
+    crash_loop_window_s: float = Field(
+        60.0,
+        alias="STACK_CRASH_LOOP_WINDOW_S",
+        description="The window the crash-loop limit counts exits in.",
+        gt=0,
+    )
+    replicas: int = Field(
+        1,
+        alias="MODEL_SERVER_REPLICAS",
+        description="Model server replicas; replica i listens on the ports + 10·i.",
+        ge=1,
+        le=16,
+    )
+    probe_interval_s: float = Field(
+        1.0,
+        alias="STACK_PROBE_INTERVAL_S",
+        description=(
+            "How often each child is probed (the model server by a gRPC health check, the gateway"
+            " by /healthz)."
+        ),
+        gt=0,
+    )
+    hang_timeout_s: float = Field(
+        10.0,
+        alias="STACK_HANG_TIMEOUT_S",
+        description=(
+            "A child that answered once and then answers nothing for this long is killed and "
+            "restarted."
+        ),
+        gt=0,
+    )
 
 
 REPLICA_PORT_STEP = 10

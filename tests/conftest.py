@@ -131,6 +131,7 @@ PROCESS_FIXTURES = {
     "wheel",
     "site",
     "stack",
+    "docs_stack",
 }
 """Fixtures that train models or start servers: a test using one is an integration test."""
 

@@ -1,4 +1,4 @@
-"""Adding a model is three files (README, "Adding a model"): a contract entry, a training
+"""Adding a model is three files (docs/architecture.md): a contract entry, a training
 module and a gateway task. This copies the project, adds the three files of tests/fourth_model,
 trains the new model with `--quick`, serves it and calls it through the gateway, in processes
 that import the copy."""

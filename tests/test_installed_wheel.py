@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zipfile
 
-from tests.client.test_readme_example import readme_example
+from tests.docs.test_documented_commands import BLOCKS
 from tests.installed import mypy, run_isolated
 
 APP = """\
@@ -63,8 +63,9 @@ def test_the_installed_command_line(site, model_server, tmp_path):
     assert (result.returncode, result.stdout.strip()) == (0, "version 1: AVAILABLE"), result.stderr
 
 
-def test_the_readme_example_type_checks(site, tmp_path):
-    result = mypy(site, tmp_path, readme_example())
+def test_the_documented_client_example_type_checks(site, tmp_path):
+    (example,) = (b for b in BLOCKS if b.page.name == "clients.md" and b.lang == "python")
+    result = mypy(site, tmp_path, example.body)
     assert result.returncode == 0, result.stdout
 
 

@@ -163,7 +163,7 @@ LAYERS = {
     "serving/k8s.py": {"serving.launcher"},
 }
 """What each part may import from this project: the shared layers below it, never a part
-beside or above it (README, "Architecture")."""
+beside or above it (docs/architecture.md)."""
 
 
 @pytest.mark.parametrize("part", LAYERS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html as html_text
 import json
 
+from serving.gateway.errors import HTTP_ERRORS, described
 from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import Task
 
@@ -14,24 +15,9 @@ MULTIPART = "multipart/form-data"
 
 
 def _error_responses(*statuses: int) -> dict:
-    described = {
-        400: "Invalid input; the message names the field and what was expected",
-        401: "API keys are configured and none or an unknown one was sent",
-        403: "The API key may not call this route",
-        404: "Unknown model or version, or no such route",
-        405: "Method not allowed",
-        408: "The body stopped arriving, or was not whole within the request's deadline",
-        413: "Body over the size limit",
-        415: "Content-Type is not application/json",
-        429: "This gateway worker is at its in-flight limit and no slot frees within the deadline",
-        502: "The model server failed unexpectedly",
-        503: "The model server is unreachable",
-        504: "The request's deadline (GATEWAY_DEADLINE_S, or a shorter grpc-timeout header) "
-        "passed before the model server answered",
-    }
     return {
         str(status): {
-            "description": described[status],
+            "description": described(HTTP_ERRORS[status]),
             "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
         for status in statuses

@@ -7,6 +7,9 @@ import grpc
 
 
 class ApiError(Exception):
+    """An error the gateway answers; the class's docstring is its description in the OpenAPI
+    document and the documentation's error table."""
+
     status = 500
     code = "internal"
 
@@ -19,6 +22,11 @@ class ApiError(Exception):
 
 
 class InvalidInput(ApiError):
+    """Invalid input: wrong type, length or shape, NaN/Infinity, an out-of-range value, an empty
+    or oversized batch, an unknown field or query parameter, bad JSON, a key repeated in one
+    object, an undecodable image, a request head gunicorn cannot parse; the message names the
+    field and what was expected."""
+
     status, code = 400, "invalid_argument"
 
 
@@ -29,51 +37,75 @@ class MalformedBody(InvalidInput):
 
 
 class Unauthenticated(ApiError):
+    """API keys are configured and none, or an unknown one, was sent."""
+
     status, code = 401, "unauthenticated"
 
 
 class Forbidden(ApiError):
+    """The API key may not call this route (its scopes do not include it)."""
+
     status, code = 403, "permission_denied"
 
 
 class NotFound(ApiError):
+    """Unknown model, version or label, or no such route."""
+
     status, code = 404, "not_found"
 
 
 class MethodNotAllowed(ApiError):
+    """The route does not answer this method (`Allow` lists those it does)."""
+
     status, code = 405, "method_not_allowed"
 
 
 class RequestTimeout(ApiError):
+    """The body stopped arriving (no bytes for GATEWAY_BODY_TIMEOUT_S) or was not whole within
+    the request's deadline."""
+
     status, code = 408, "request_timeout"
 
 
 class PayloadTooLarge(ApiError):
+    """The body is over GATEWAY_MAX_BODY_BYTES."""
+
     status, code = 413, "payload_too_large"
 
 
 class UriTooLong(ApiError):
+    """The request line is over 4,094 bytes (gunicorn's limit)."""
+
     status, code = 414, "uri_too_long"
 
 
 class UnsupportedMediaType(ApiError):
+    """The body is not `application/json` (or, for an image upload, `multipart/form-data`)."""
+
     status, code = 415, "unsupported_media_type"
 
 
 class ExpectationFailed(ApiError):
+    """An `Expect` header gunicorn does not meet."""
+
     status, code = 417, "expectation_failed"
 
 
 class TooManyRequests(ApiError):
+    """This gateway worker has GATEWAY_MAX_IN_FLIGHT requests in flight and no slot frees
+    within what is left of the deadline (with `Retry-After`): the gateway's own limit."""
+
     status, code = 429, "resource_exhausted"
 
 
 class HeadersTooLarge(ApiError):
+    """Over 100 header fields, or one over 8,190 bytes (gunicorn's limits)."""
+
     status, code = 431, "request_header_fields_too_large"
 
 
 class NotImplementedCoding(ApiError):
-    """A Transfer-Encoding other than chunked: 501, as RFC 9112 section 6.1 says."""
+    """A Transfer-Encoding other than chunked (RFC 9112 section 6.1)."""
 
     status, code = 501, "unimplemented"
 
@@ -85,10 +117,16 @@ class BackendError(ApiError):
 
 
 class BackendUnavailable(ApiError):
+    """The model server is unreachable or its batch queue is full: a busy backend, answered
+    within the deadline, with `Retry-After`."""
+
     status, code = 503, "unavailable"
 
 
 class BackendTimeout(ApiError):
+    """The request's deadline (GATEWAY_DEADLINE_S, or a shorter `grpc-timeout` header) passed
+    before the model server answered."""
+
     status, code = 504, "deadline_exceeded"
 
 
@@ -145,3 +183,8 @@ def from_http(status: int, message: str) -> ApiError:
     if status >= 500 and status not in HTTP_ERRORS:
         return BackendError(message)
     return HTTP_ERRORS.get(status, InvalidInput)(message)
+
+
+def described(error: type[ApiError]) -> str:
+    """The error class's docstring as one line."""
+    return " ".join((error.__doc__ or "").split())

@@ -1,4 +1,4 @@
-"""An application outside the repository, using only the installed wheel and what README
+"""An application outside the repository, using only the installed wheel and what docs/clients.md
 documents, against `make run`'s own processes (`python -m serving.stack`, API keys on): every
 misuse raises the library's own exception naming the field before anything is sent; sync,
 futures and asyncio give identical answers; the gateway client does the same tasks with an

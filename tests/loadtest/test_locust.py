@@ -39,7 +39,7 @@ def locust(gateway, model_server, out, *extra: str) -> subprocess.CompletedProce
         "--html",
         str(out / "locust.html"),
         "--only-summary",
-        # quick test models: looser answers than the trained ones (see the README)
+        # quick test models: looser answers than the trained ones (docs/benchmarks.md)
         "--sum-tolerance",
         "1.0",
         "--forecast-mse",

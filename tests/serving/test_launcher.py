@@ -145,3 +145,17 @@ def test_docker_mounts_folders_not_named_volumes_with_defaults(tmp_path, monkeyp
     argv = command(LaunchSettings.from_env({"SERVING_BACKEND": "docker"}))
     mounts = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-v"]
     assert mounts == [f"{tmp_path / 'models'}:/models:ro", f"{tmp_path / 'run'}:/config:ro"]
+
+
+def test_render_writes_the_configs_for_the_images_and_starts_nothing(tmp_path, monkeypatch, capsys):
+    """`python -m serving.launcher --render`, then `docker compose up`: the configs name the
+    models where the images mount them."""
+    monkeypatch.chdir(tmp_path)
+    make_versions(tmp_path / "models", [1])
+    monkeypatch.setattr(launcher.os, "execvpe", lambda *args: pytest.fail("started a server"))
+    launcher.main(["--render"])
+    written = capsys.readouterr().out.split()
+    assert written == [
+        str(tmp_path / "run" / f"{n}.config") for n in ("models", "batching", "monitoring")
+    ]
+    assert 'base_path: "/models/forecaster"' in (tmp_path / "run" / "models.config").read_text()

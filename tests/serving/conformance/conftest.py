@@ -10,8 +10,8 @@ the same suite against the real server:
 - `CONFORMANCE_EXTERNAL=true` with `TFS_TARGET` and `TFS_REST_URL` points at a server already
   running with `--model_name=default` and
   `--model_base_path=<models>/saved_model_half_plus_two_cpu`, the models written by
-  `python -m tests.serving.conformance.models <models>`; tests that need a server of their own
-  are then skipped.
+  `python -m tests.serving.conformance.models <models>` and `CONFORMANCE_TESTDATA=<models>`
+  (the load metrics name their paths); tests that need a server of their own are then skipped.
 """
 
 from __future__ import annotations
@@ -21,12 +21,20 @@ from pathlib import Path
 import pytest
 
 from tests.serving.conformance import models
-from tests.serving.conformance.tfs import RunningServer, external, start_server
+from tests.serving.conformance.tfs import SETTINGS, RunningServer, external, start_server
 
 
 @pytest.fixture(scope="session")
 def testdata(tmp_path_factory) -> Path:
-    """The suite's models and config files, made by `models.write_all`."""
+    """The suite's models and config files, made by `models.write_all` (against an external
+    server, the folder it serves them from)."""
+    if external() is not None:
+        if SETTINGS.testdata is None:
+            raise pytest.UsageError(
+                "CONFORMANCE_EXTERNAL needs CONFORMANCE_TESTDATA: the folder the server's models "
+                "were written to by `python -m tests.serving.conformance.models`"
+            )
+        return SETTINGS.testdata.resolve()
     return models.write_all(tmp_path_factory.mktemp("testdata"))
 
 

@@ -21,6 +21,7 @@ for running the suite against a real tensorflow_model_server.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -35,8 +36,11 @@ TYPED_MODEL = "saved_model_typed"
 
 
 def write_all(root: Path) -> Path:
-    """Every test model under `root`, plus TF Serving's test config files; returns `root`."""
+    """Every test model under `root`, plus TF Serving's test config files; returns `root`.
+    Models already there are replaced (SavedModel's builder refuses a folder that is not empty)."""
     root.mkdir(parents=True, exist_ok=True)
+    for model in (TF1_MODEL, HALF_PLUS_THREE, TF2_MODEL, TWO_VERSIONS, BAD_MODEL, TYPED_MODEL):
+        shutil.rmtree(root / model, ignore_errors=True)
     export_tf1(root / TF1_MODEL / VERSION, b=2.0)
     export_tf1(root / HALF_PLUS_THREE / VERSION, b=3.0, regress_key="tensorflow/serving/regress")
     export_tf2(root / TF2_MODEL / VERSION)

@@ -50,12 +50,14 @@ class RunningServer:
 class ConformanceSettings(EnvSettings):
     """Which server the suite checks: by default the embedded one, started for each test;
     CONFORMANCE_MODEL_SERVER names another command (e.g. the real tensorflow_model_server);
-    CONFORMANCE_EXTERNAL=true runs against a server already at TFS_TARGET / TFS_REST_URL."""
+    CONFORMANCE_EXTERNAL=true runs against a server already at TFS_TARGET / TFS_REST_URL,
+    serving the models CONFORMANCE_TESTDATA holds."""
 
     model_server: str = Field("", alias="CONFORMANCE_MODEL_SERVER")
     external: bool = Field(False, alias="CONFORMANCE_EXTERNAL")
     tfs_target: str = Field("127.0.0.1:8500", alias="TFS_TARGET")
     tfs_rest_url: str = Field("http://127.0.0.1:8501", alias="TFS_REST_URL")
+    testdata: Path | None = Field(None, alias="CONFORMANCE_TESTDATA")
 
 
 SETTINGS = ConformanceSettings.from_env()

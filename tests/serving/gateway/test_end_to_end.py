@@ -6,8 +6,6 @@ import base64
 import io
 import json
 import re
-import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -96,29 +94,6 @@ def test_a_png_digit_through_the_b64_path(gateway, mnist_test):
     from_raw = np.array([p["digit"] for p in raw["predictions"]])
     assert np.mean(from_png == from_raw) >= 0.8
     assert np.mean(from_png == labels) >= 0.7
-
-
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_the_readme_upload_command_classifies_an_uploaded_png(
-    gateway, direct, mnist_test, tmp_path
-):
-    """README's `curl -F images=@digit.png` line, run as written but for the port."""
-    (line,) = (
-        line
-        for line in (REPO / "README.md").read_text().splitlines()
-        if line.startswith("curl") and "-F images=@digit.png" in line
-    )
-    host = gateway.rest_url.removeprefix("http://")
-    command = line.split("#")[0].replace("localhost:8000", host).split()
-    image = mnist_test[0][0]
-    (tmp_path / "digit.png").write_bytes(base64.b64decode(png_b64(image)))
-    answer = json.loads(
-        subprocess.run(command, cwd=tmp_path, capture_output=True, check=True).stdout
-    )
-    (prediction,) = answer["predictions"]
-    _, from_b64, _ = post(gateway, "/v1/digits", {"images": [{"b64": png_b64(image)}]})
-    assert prediction == from_b64["predictions"][0]
-    assert answer["model"] == {"name": "digit_classifier", "version": 1}
 
 
 def test_explain_rows_ends_where_the_classifier_ends(gateway, mnist_test):

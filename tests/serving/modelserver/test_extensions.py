@@ -1,4 +1,4 @@
-"""The embedded server's behaviours beyond TensorFlow Serving (each listed in the README's
+"""The embedded server's behaviours beyond TensorFlow Serving (each listed in docs/model-server.md,
 "Differences from TensorFlow Serving"): a graceful drain on SIGTERM, a bound on the REST body
 size, and a limit on tensors expanded from a few values. TF Serving's own
 behaviour is tested in tests/serving/conformance."""

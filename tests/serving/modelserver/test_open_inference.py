@@ -10,7 +10,6 @@ named in each test."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import urllib.request
@@ -298,29 +297,6 @@ def test_through_the_gateway_the_same_answers(gateway, triton, binary):
     np.testing.assert_array_equal(
         answers[0].as_numpy("probabilities"), answers[1].as_numpy("probabilities")
     )
-
-
-def readme_section() -> str:
-    readme = (REPO / "README.md").read_text()
-    start = readme.index("### Open Inference Protocol")
-    return readme[start : readme.index("\n## ", start)]
-
-
-def test_the_readme_examples_run(model_server):
-    """README's curl lines and tritonclient example, as written but for the port."""
-    section = readme_section().replace(
-        "localhost:8501", model_server.rest_url.removeprefix("http://")
-    )
-    curl = re.search(r"```bash\n(.*?)```", section, re.S)[1]
-    shown = subprocess.run(["bash", "-ec", curl], capture_output=True, text=True, timeout=60)
-    assert shown.returncode == 0, shown.stderr
-    assert '"name": "forecaster"' in shown.stdout and '"model_name":"forecaster"' in shown.stdout
-    example = re.search(r"```python\n(.*?)```", section, re.S)[1]
-    run = subprocess.run(
-        [sys.executable, "-c", example], capture_output=True, text=True, timeout=60
-    )
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith("[[")
 
 
 V2_CLIENTS = ("tritonclient[grpc]>=2.60", "kserve==0.21.0")
