@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-VERSION_NAME = re.compile(r"^[0-9]+$")
+VERSION_NAME = re.compile(r"^\s*[+-]?[0-9]+\s*$")
+"""A version folder's name as TF Serving reads it: absl::SimpleAtoi in
+file_system_storage_path_source.cc (ParseVersionNumber), whitespace around and a sign allowed;
+any other child of a base path is not a version."""
 STAGING_PREFIX = ".staging-"
 EXTRA_DIR = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -22,8 +25,14 @@ QUICK_WARMUP_BATCH_SIZES = (1, 8)
 """Quick (test) models warm up on fewer shapes, to start fast."""
 
 
+def version_of(name: str) -> int | None:
+    """The version a folder named `name` holds, or None when it is not a version folder."""
+    return int(name) if VERSION_NAME.match(name) else None
+
+
 def existing_versions(base: Path) -> list[int]:
     """The integer versions published under a model's base path, ascending."""
     if not base.is_dir():
         return []
-    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and VERSION_NAME.match(p.name))
+    found = {version_of(p.name) for p in base.iterdir() if p.is_dir()}
+    return sorted(found - {None})

@@ -28,7 +28,6 @@ import functools
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -40,33 +39,20 @@ import tensorflow as tf  # the ceiling runs the model here; imported before prot
 
 from contract.layout import existing_versions
 from contract.models import DIGIT_CLASSIFIER
-from loadtest import h2load, wrk
+from loadtest import h2load, prometheus, wrk
 from loadtest.cpu import CpuMeter, family, per_request_ms, tree
 from loadtest.payloads import digit_payloads, predict_request, series_window, v2_digit_request
 from loadtest.peers import launch as peers
 from loadtest.plain_graph import strip_xla
-from loadtest.processes import (
-    REPO,
-    ServerProcess,
-    add_data_arguments,
-    free_port,
-    http,
-    model_base,
-    start_batched_model_server,
-    start_gateway,
-    wait_for_http,
-)
+from loadtest.served import add_data_arguments, model_base, start_batched_model_server
 from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import forecasts, sums
+from serving.processes import REPO, ServerProcess, free_port, http, start_gateway, wait_for_http
 from training.data.mnist import load_mnist
 
 MODEL = DIGIT_CLASSIFIER.name
 SERVED = ("grpc", "grpc_v2", "gateway", "naive")
 WORKERS, THREADS = 2, 16
-REQUEST_COUNT = r':tensorflow:serving:request_count\{{model_name="{model}",status="(\w+)"\}} (\d+)'
-"""TF Serving's request counter by status, for one model (str.format with `model`)."""
-BATCH_ROWS = r'^seqserve_batch_size_(count|sum)\{{model_name="{model}"\}} (\S+)$'
-"""The model server's rows per session run, for one model (str.format with `model`)."""
 
 
 def calls_per_second(signature, images: tf.Tensor, seconds: float) -> tuple[float, float]:
@@ -88,9 +74,12 @@ def in_process(version: Path, images: np.ndarray, seconds: float) -> dict:
 
 
 def batch_rows(metrics: str, model: str) -> tuple[float, float]:
-    """(session runs, rows they carried) of `model`, from the model server's metrics text."""
-    found = dict(re.findall(BATCH_ROWS.format(model=re.escape(model)), metrics, re.M))
-    return float(found.get("count", 0)), float(found.get("sum", 0))
+    """(session runs, rows they carried) of `model`, from the model server's metrics text (its
+    seqserve_batch_size histogram)."""
+    return (
+        prometheus.total(metrics, "seqserve_batch_size_count", model_name=model),
+        prometheus.total(metrics, "seqserve_batch_size_sum", model_name=model),
+    )
 
 
 def model_runs(rest_url: str, model: str) -> tuple[float, float]:
@@ -101,8 +90,8 @@ def model_runs(rest_url: str, model: str) -> tuple[float, float]:
 def failed_grpc_requests(rest_url: str, model: str) -> int:
     """The server's count of `model`'s requests answered with a status other than OK."""
     _, text = http("GET", rest_url + "/monitoring/prometheus/metrics")
-    counts = re.findall(REQUEST_COUNT.format(model=re.escape(model)), text)
-    return sum(int(n) for status, n in counts if status != "OK")
+    counts = prometheus.samples(text, ":tensorflow:serving:request_count", model_name=model)
+    return int(sum(value for labels, value in counts if labels["status"] != "OK"))
 
 
 def start_naive(version: Path, workdir: Path) -> ServerProcess:

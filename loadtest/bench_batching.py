@@ -22,12 +22,8 @@ from contract.layout import existing_versions
 from contract.models import DIGIT_CLASSIFIER, SIDE
 from loadtest.grpc_load import closed_loop
 from loadtest.payloads import predict_request
-from loadtest.processes import (
-    model_base,
-    start_model_server,
-    write_batching_config,
-    write_models_config,
-)
+from loadtest.served import model_base, write_batching_config
+from serving.processes import start_model_server, write_models_config
 
 MODEL = DIGIT_CLASSIFIER.name
 

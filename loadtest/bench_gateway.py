@@ -20,15 +20,8 @@ from contract.models import DIGIT_CLASSIFIER
 from loadtest.grpc_load import closed_loop
 from loadtest.http_load import closed_loop_http
 from loadtest.payloads import digit_payloads
-from loadtest.processes import (
-    add_data_arguments,
-    child_pids,
-    model_base,
-    start_gateway,
-    start_model_server,
-    write_batching_config,
-    write_models_config,
-)
+from loadtest.served import add_data_arguments, model_base, write_batching_config
+from serving.processes import child_pids, start_gateway, start_model_server, write_models_config
 from training.data.mnist import load_mnist
 
 MODEL = DIGIT_CLASSIFIER.name

@@ -24,12 +24,8 @@ from loadtest import h2load
 from loadtest.bench import failed_grpc_requests, model_runs
 from loadtest.cpu import CpuMeter, per_request_ms
 from loadtest.payloads import digit_payloads, v2_digit_request
-from loadtest.processes import (
-    ServerProcess,
-    add_data_arguments,
-    model_base,
-    start_batched_model_server,
-)
+from loadtest.served import add_data_arguments, model_base, start_batched_model_server
+from serving.processes import ServerProcess
 from training.data.mnist import load_mnist
 
 MODEL = DIGIT_CLASSIFIER.name

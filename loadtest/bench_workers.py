@@ -24,15 +24,8 @@ from contract.models import DIGIT_CLASSIFIER
 from loadtest import wrk
 from loadtest.cpu import CpuMeter, per_request_ms, tree
 from loadtest.payloads import digit_payloads
-from loadtest.processes import (
-    ServerProcess,
-    add_data_arguments,
-    free_port,
-    model_base,
-    start_batched_model_server,
-    start_gateway,
-    wait_for_http,
-)
+from loadtest.served import add_data_arguments, model_base, start_batched_model_server
+from serving.processes import ServerProcess, free_port, start_gateway, wait_for_http
 from training.data.mnist import load_mnist
 
 MODEL = DIGIT_CLASSIFIER.name

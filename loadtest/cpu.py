@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from loadtest.processes import child_pids
+from serving.processes import child_pids
 
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 

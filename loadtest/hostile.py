@@ -41,8 +41,9 @@ from PIL import Image, ImageDraw
 from client.grpc_client import ServingClient, ServingClientError
 from contract.models import MAX_SERVED_LENGTH, SUM_REGRESSOR
 from loadtest.payloads import mnist_sample, random_sequence, series_window
-from loadtest.processes import REPO, add_data_arguments, http
+from loadtest.served import add_data_arguments
 from loadtest.soak import Stack, newest_versions, rss_mb
+from serving.processes import REPO, http
 
 LEVEL_MB = 20.0
 """How much higher a process's RSS may peak in the run's second half than in its first."""

@@ -19,13 +19,8 @@ from pathlib import Path
 from contract.models import DIGIT_CLASSIFIER
 from loadtest import h2load, wrk
 from loadtest.payloads import digit_payloads
-from loadtest.processes import (
-    add_data_arguments,
-    child_pids,
-    model_base,
-    start_batched_model_server,
-    start_gateway,
-)
+from loadtest.served import add_data_arguments, model_base, start_batched_model_server
+from serving.processes import child_pids, start_gateway
 from training.data.mnist import load_mnist
 
 MODEL = DIGIT_CLASSIFIER.name

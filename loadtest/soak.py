@@ -37,15 +37,10 @@ import numpy as np
 
 from contract.layout import existing_versions
 from contract.models import MODELS, SUM_REGRESSOR
+from loadtest import prometheus
 from loadtest.payloads import mnist_sample, random_sequence, series_window
-from loadtest.processes import (
-    REPO,
-    add_data_arguments,
-    child_pids,
-    free_port,
-    http,
-    model_available,
-)
+from loadtest.served import add_data_arguments
+from serving.processes import REPO, child_pids, free_port, http, model_available, wait_until_ready
 from serving.stack import REPLICA_PORT_STEP
 
 TIMELINE = {"kill": 0.4, "worker_kill": 0.55, "update": 0.6, "freeze": 0.7}
@@ -204,14 +199,10 @@ class Stack:
             )
 
     def wait_ready(self, timeout: float) -> None:
-        stop_at = time.monotonic() + timeout
-        while time.monotonic() < stop_at:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the stack exited:\n{self.log_tail()}")
-            if b"Ready:" in self.out_path.read_bytes():
-                return
-            time.sleep(0.3)
-        raise RuntimeError(f"the stack was not ready in {timeout} s:\n{self.log_tail()}")
+        """Until the stack prints its banner ("Ready: ...")."""
+        wait_until_ready(
+            self, lambda: b"Ready:" in self.out_path.read_bytes(), timeout, "the stack"
+        )
 
     def model_server_pid(self, replica: int = 0) -> int | None:
         """The process of model server replica `replica` (found by its --port flag)."""
@@ -260,8 +251,7 @@ class Stack:
             except OSError:
                 counts.append(-1)
                 continue
-            found = re.findall(r"^:tensorflow:serving:request_count\{[^}]*\} (\S+)$", text, re.M)
-            counts.append(int(sum(float(value) for value in found)))
+            counts.append(int(prometheus.total(text, ":tensorflow:serving:request_count")))
         return counts
 
     def stop(self) -> dict:

@@ -40,7 +40,7 @@ from client.grpc_client import ServingClient, ServingClientError
 from serving import launcher, logs
 from serving.environment import SettingsError
 from serving.gateway.settings import DEFAULT_MODELS, GatewaySettings
-from serving.shutdown import terminate
+from serving.processes import terminate
 
 POLL_S = 0.2
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"

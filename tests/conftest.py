@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from contract.models import MODELS
-from loadtest.processes import REPO, start_gateway, start_model_server, write_models_config
-from tests.tf1_example import export_tf1_example_model
+from serving.processes import REPO, start_gateway, start_model_server, write_models_config
+from tests.support.tf1_example import export_tf1_example_model
 
 GATEWAY_BODY_TIMEOUT_S = 2.0
 """The shared gateway's wait for more of a body: short, so the 408 tests are quick."""

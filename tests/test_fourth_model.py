@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from loadtest.processes import REPO, http, start_gateway, start_model_server, write_models_config
+from serving.processes import REPO, http, start_gateway, start_model_server, write_models_config
 
 pytestmark = pytest.mark.integration
 

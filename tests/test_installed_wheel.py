@@ -9,7 +9,7 @@ from __future__ import annotations
 import zipfile
 
 from tests.docs.test_documented_commands import BLOCKS
-from tests.installed import mypy, run_isolated
+from tests.support.installed import mypy, run_isolated
 
 APP = """\
 import importlib.util

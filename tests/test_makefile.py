@@ -3,7 +3,7 @@
 import re
 import subprocess
 
-from loadtest.processes import REPO
+from serving.processes import REPO
 
 MAKEFILE = (REPO / "Makefile").read_text()
 

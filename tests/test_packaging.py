@@ -18,7 +18,7 @@ import tomllib
 
 import pytest
 
-from loadtest.processes import REPO
+from serving.processes import REPO
 
 FIRST_PARTY = {"contract", "protocol", "client", "serving", "training", "loadtest", "tests"}
 PARTS = {
@@ -37,7 +37,7 @@ PARTS = {
         "serving/logs.py",
         "serving/launcher.py",
         "serving/stack.py",
-        "serving/shutdown.py",
+        "serving/processes.py",
         "serving/k8s.py",
     ],
     "train": ["training"],
@@ -147,7 +147,7 @@ LAYERS = {
     "protocol": {"protocol"},
     "client": {"client", "contract", "protocol"},
     "training": {"training", "contract", "protocol"},
-    "serving/modelserver": {"serving.modelserver", "serving.logs", "protocol"},
+    "serving/modelserver": {"serving.modelserver", "serving.logs", "protocol", "contract.layout"},
     "serving/environment.py": set(),
     "serving/logs.py": set(),
     "serving/gateway": {
@@ -161,6 +161,7 @@ LAYERS = {
     "serving/launcher.py": {"serving", "client", "contract", "protocol"},
     "serving/stack.py": {"serving", "client", "contract", "protocol"},
     "serving/k8s.py": {"serving.launcher"},
+    "serving/processes.py": {"serving.launcher"},
 }
 """What each part may import from this project: the shared layers below it, never a part
 beside or above it (docs/architecture.md)."""
@@ -256,3 +257,22 @@ def test_each_entry_point_imports_from_what_the_image_copies(dockerfile, tmp_pat
         text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_nothing_outside_the_tests_imports_them():
+    """The test suite is not a runtime package: its support code serves the tests alone."""
+    wrong = []
+    for file in sorted(REPO.rglob("*.py")):
+        relative = file.relative_to(REPO)
+        if relative.parts[0] in ("tests", "build", "site") or relative.parts[0].startswith("."):
+            continue
+        for node in ast.walk(ast.parse(file.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            wrong += [
+                f"{relative} imports {name}" for name in names if name.split(".")[0] == "tests"
+            ]
+    assert not wrong

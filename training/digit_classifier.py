@@ -6,8 +6,6 @@ The network emits class logits after every row; the last row's are the predictio
 
 from __future__ import annotations
 
-import time
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -16,7 +14,7 @@ from contract.models import CLASSES, DIGIT_CLASSIFIER, SIDE
 from training.augment import Distortion, distort
 from training.data.mnist import load_mnist
 from training.lstm_cell import recurrent_layer
-from training.report import plot_learning_curves, save_figure
+from training.report import Stopwatch, plot_learning_curves, save_figure, training_report
 from training.settings import TrainSettings
 from training.signatures import input_specs
 from training.targets import DIGIT_TEST_ACCURACY
@@ -104,35 +102,30 @@ def train(settings: TrainSettings) -> TrainedModel:
         metrics=["accuracy"],
         jit_compile=True,
     )
-    started = time.perf_counter()
-    history = last_row.fit(
-        _distorted_batches(x_train, y_train, hyper["batch_size"], settings.seed),
-        validation_data=None if fit_validation else (x_val, y_val),
-        epochs=hyper["epochs"],
-        shuffle=False,
-        verbose=1 if settings.progress else 0,
-    ).history
-    training_seconds = time.perf_counter() - started
+    with Stopwatch() as fit:
+        history = last_row.fit(
+            _distorted_batches(x_train, y_train, hyper["batch_size"], settings.seed),
+            validation_data=None if fit_validation else (x_val, y_val),
+            epochs=hyper["epochs"],
+            shuffle=False,
+            verbose=1 if settings.progress else 0,
+        ).history
 
     serving = DigitServing(row_model, settings.jit_compile)
     x_test, y_test = mnist.test
     predicted = _predict_classes(serving, x_test)
     confusion = np.zeros((CLASSES, CLASSES), dtype=np.int64)
     np.add.at(confusion, (y_test, predicted), 1)
-    report = {
-        "model": NAME,
-        "metrics": {
-            "test_accuracy": float(np.mean(predicted == y_test)),
-            "test_images": len(y_test),
-            "validation_accuracy": None if fit_validation else float(history["val_accuracy"][-1]),
-            "target_test_accuracy": DIGIT_TEST_ACCURACY,
-        },
-        "training_seconds": round(training_seconds, 1),
-        "data": {"source": mnist.source, "sha256": mnist.sha256, "train_images": len(x_train)},
-        "hyperparameters": hyper,
-        "history": {k: [float(v) for v in vs] for k, vs in history.items()},
-        "confusion_matrix": confusion.tolist(),
+    metrics = {
+        "test_accuracy": float(np.mean(predicted == y_test)),
+        "test_images": len(y_test),
+        "validation_accuracy": None if fit_validation else float(history["val_accuracy"][-1]),
+        "target_test_accuracy": DIGIT_TEST_ACCURACY,
     }
+    data = {"source": mnist.source, "sha256": mnist.sha256, "train_images": len(x_train)}
+    report = training_report(
+        NAME, metrics, fit, data, hyper, history, confusion_matrix=confusion.tolist()
+    )
     return TrainedModel(
         contract=DIGIT_CLASSIFIER,
         module=serving,

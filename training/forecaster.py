@@ -7,8 +7,6 @@ same loop over a fixed rollout so the model learns to keep its own errors from c
 
 from __future__ import annotations
 
-import time
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -16,7 +14,14 @@ from tqdm import tqdm
 
 from contract.models import FORECASTER, MAX_HORIZON, WINDOW
 from training.data.series import RESOLUTION, T_MAX, T_MIN, inside_range, random_windows, series
-from training.report import arrays_sha256, plot_learning_curves, save_figure
+from training.report import (
+    Stopwatch,
+    arrays_sha256,
+    generated_data,
+    plot_learning_curves,
+    save_figure,
+    training_report,
+)
 from training.settings import TrainSettings
 from training.signatures import input_specs
 from training.targets import FORECAST_MSE, FORECAST_REPORTED_HORIZONS
@@ -161,45 +166,40 @@ def train(settings: TrainSettings) -> TrainedModel:
     held_out_rng = np.random.default_rng(settings.seed + 1)
     _, validation = random_windows(held_out_rng, 256, WINDOW + rollout)
     history: dict[str, list[float]] = {"one_step_mse": [], "rollout_mse": [], "val_rollout_mse": []}
-    started = time.perf_counter()
-    progress = tqdm(total=total_steps, desc=NAME, disable=not settings.progress, unit="step")
-    for _ in range(hyper["epochs"]):
-        sums = np.zeros(2)
-        for _ in range(hyper["steps_per_epoch"]):
-            starts, windows = random_windows(
-                rng, hyper["batch_size"], WINDOW + rollout, inside=WINDOW + 1
+    with Stopwatch() as fit:
+        progress = tqdm(total=total_steps, desc=NAME, disable=not settings.progress, unit="step")
+        for _ in range(hyper["epochs"]):
+            sums = np.zeros(2)
+            for _ in range(hyper["steps_per_epoch"]):
+                starts, windows = random_windows(
+                    rng, hyper["batch_size"], WINDOW + rollout, inside=WINDOW + 1
+                )
+                inside = inside_range(starts, WINDOW + rollout)
+                sums += [float(v) for v in train_step(tf.constant(windows), tf.constant(inside))]
+                progress.update()
+            one_step, rolled = sums / hyper["steps_per_epoch"]
+            val = float(
+                tf.reduce_mean(
+                    tf.square(
+                        model.forecast(validation[:, :WINDOW], rollout) - validation[:, WINDOW:]
+                    )
+                )
             )
-            inside = inside_range(starts, WINDOW + rollout)
-            sums += [float(v) for v in train_step(tf.constant(windows), tf.constant(inside))]
-            progress.update()
-        one_step, rolled = sums / hyper["steps_per_epoch"]
-        val = float(
-            tf.reduce_mean(
-                tf.square(model.forecast(validation[:, :WINDOW], rollout) - validation[:, WINDOW:])
-            )
-        )
-        history["one_step_mse"].append(one_step)
-        history["rollout_mse"].append(rolled)
-        history["val_rollout_mse"].append(val)
-        progress.set_postfix(one_step=f"{one_step:.2e}", rollout=f"{rolled:.2e}")
-    progress.close()
-    training_seconds = time.perf_counter() - started
+            history["one_step_mse"].append(one_step)
+            history["rollout_mse"].append(rolled)
+            history["val_rollout_mse"].append(val)
+            progress.set_postfix(one_step=f"{one_step:.2e}", rollout=f"{rolled:.2e}")
+        progress.close()
 
     serving = ForecasterServing(model, settings.jit_compile)
     metrics = evaluate(serving, np.random.default_rng(settings.seed + 2))
-    report = {
-        "model": NAME,
-        "metrics": metrics,
-        "training_seconds": round(training_seconds, 1),
-        "data": {
-            "source": "t*sin(t)/3 + 2*sin(5t), t in [0, 30], step 0.1, windows starting at "
-            f"random t, numpy PCG64 seeded {settings.seed}",
-            "sha256": metrics["held_out_sha256"],
-            "sha256_of": "the held-out evaluation windows",
-        },
-        "hyperparameters": hyper,
-        "history": history,
-    }
+    data = generated_data(
+        "t*sin(t)/3 + 2*sin(5t), t in [0, 30], step 0.1, windows starting at "
+        f"random t, numpy PCG64 seeded {settings.seed}",
+        metrics,
+        "the held-out evaluation windows",
+    )
+    report = training_report(NAME, metrics, fit, data, hyper, history)
     sizes = settings.warmup_batch_sizes
     _, sample = random_windows(np.random.default_rng(settings.seed + 3), max(sizes), WINDOW)
     return TrainedModel(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -21,6 +24,48 @@ def write_report(directory: Path, trained: TrainedModel) -> None:
     (directory / REPORT_FILE).write_text(json.dumps(trained.report, indent=2, sort_keys=True))
     for file_name, draw in trained.plots.items():
         draw(directory / file_name)
+
+
+class Stopwatch:
+    """`with Stopwatch() as fit:` ... `fit.seconds`: how long the block took."""
+
+    seconds = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._started
+
+
+def training_report(
+    name: str,
+    metrics: dict[str, Any],
+    fit: Stopwatch,
+    data: dict[str, Any],
+    hyperparameters: dict[str, Any],
+    history: Mapping[str, Sequence[float]],
+    **extra: Any,
+) -> dict[str, Any]:
+    """The `evaluation.json` every recipe writes: the model, its metrics, how long the fit took,
+    the data it was judged on, the hyperparameters and the per-epoch history (as floats), and
+    whatever else the recipe adds."""
+    return {
+        "model": name,
+        "metrics": metrics,
+        "training_seconds": round(fit.seconds, 1),
+        "data": data,
+        "hyperparameters": hyperparameters,
+        "history": {key: [float(value) for value in values] for key, values in history.items()},
+        **extra,
+    }
+
+
+def generated_data(source: str, metrics: dict[str, Any], held_out: str) -> dict[str, Any]:
+    """The report's `data` for data generated from a seed: where it came from, and the digest
+    of the held-out set the metrics were measured on (`metrics["held_out_sha256"]`)."""
+    return {"source": source, "sha256": metrics["held_out_sha256"], "sha256_of": held_out}
 
 
 def arrays_sha256(*arrays) -> str:

@@ -12,8 +12,6 @@ and the training mix holds every density, runs, all ones and all zeros.
 
 from __future__ import annotations
 
-import time
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -27,7 +25,14 @@ from contract.models import (
 )
 from training.data.sequences import constant_batch, random_batch, varied_batch
 from training.lstm_cell import ScratchLSTMCell
-from training.report import arrays_sha256, plot_learning_curves, save_figure
+from training.report import (
+    Stopwatch,
+    arrays_sha256,
+    generated_data,
+    plot_learning_curves,
+    save_figure,
+    training_report,
+)
 from training.settings import TrainSettings
 from training.signatures import input_specs
 from training.targets import SUM_SHARE_65_128, SUM_TOLERANCE
@@ -103,31 +108,24 @@ def train(settings: TrainSettings) -> TrainedModel:
         ),
         loss="mse",
     )
-    started = time.perf_counter()
-    history = model.fit(
-        _running_count_batches(np.random.default_rng(settings.seed), hyper["batch_size"]),
-        steps_per_epoch=hyper["steps_per_epoch"],
-        epochs=hyper["epochs"],
-        shuffle=False,
-        verbose=1 if settings.progress else 0,
-    ).history
-    training_seconds = time.perf_counter() - started
+    with Stopwatch() as fit:
+        history = model.fit(
+            _running_count_batches(np.random.default_rng(settings.seed), hyper["batch_size"]),
+            steps_per_epoch=hyper["steps_per_epoch"],
+            epochs=hyper["epochs"],
+            shuffle=False,
+            verbose=1 if settings.progress else 0,
+        ).history
 
     serving = SumServing(model, settings.jit_compile)
     metrics = evaluate(serving, np.random.default_rng(settings.seed + 1))
-    report = {
-        "model": NAME,
-        "metrics": metrics,
-        "training_seconds": round(training_seconds, 1),
-        "data": {
-            "source": "0/1 sequences of every density, runs, all ones and all zeros "
-            f"(training/data/sequences.py), numpy PCG64 seeded {settings.seed}",
-            "sha256": metrics["held_out_sha256"],
-            "sha256_of": "the held-out evaluation sequences",
-        },
-        "hyperparameters": hyper,
-        "history": {k: [float(v) for v in vs] for k, vs in history.items()},
-    }
+    data = generated_data(
+        "0/1 sequences of every density, runs, all ones and all zeros "
+        f"(training/data/sequences.py), numpy PCG64 seeded {settings.seed}",
+        metrics,
+        "the held-out evaluation sequences",
+    )
+    report = training_report(NAME, metrics, fit, data, hyper, history)
     sizes = settings.warmup_batch_sizes
     examples, _ = random_batch(np.random.default_rng(settings.seed + 2), max(sizes), 1, MAX_LENGTH)
     # 64 wide, as clients send, then one step past each compiled width but the last: each pads

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 from contract.layout import SERVED_BATCH_SIZES
-from loadtest.processes import REPO, ServerProcess, free_port, wait_for_http
+from serving.processes import REPO, ServerProcess, free_port, wait_for_http, wait_until_ready
 
 PEERS_DIR = REPO / ".peers"
 NAMES = ("bentoml", "ray")
@@ -50,7 +49,9 @@ def start(name: str, version: Path, workdir: Path) -> ServerProcess:
     peer = ServerProcess(process, "", f"http://127.0.0.1:{port}", log_path, own_group=True)
     if name == "bentoml":
         return wait_for_http(peer, "/readyz", READY_S, name)
-    return _wait_for_line(peer, "ray serve ready", READY_S, name)
+    return wait_until_ready(
+        peer, lambda: "ray serve ready" in peer.log_tail(chars=None), READY_S, name
+    )
 
 
 def _clean_environment() -> dict[str, str]:
@@ -60,15 +61,3 @@ def _clean_environment() -> dict[str, str]:
         for key, value in os.environ.items()
         if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
     }
-
-
-def _wait_for_line(peer: ServerProcess, line: str, deadline: float, what: str) -> ServerProcess:
-    stop_at = time.monotonic() + deadline
-    while time.monotonic() < stop_at:
-        if peer.process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {peer.process.returncode}:\n{peer.log_tail()}")
-        if line in peer.log_path.read_text(errors="replace"):
-            return peer
-        time.sleep(0.5)
-    peer.stop()
-    raise RuntimeError(f"{what} not ready within {deadline} s:\n{peer.log_tail()}")

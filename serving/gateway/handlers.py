@@ -7,7 +7,8 @@ from __future__ import annotations
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from serving.gateway import access, metrics, passthrough
+from protocol.rest_errors import error_body
+from serving.gateway import access, metrics
 from serving.gateway.errors import (
     HTTP_ERRORS,
     ApiError,
@@ -50,7 +51,7 @@ def init_app(app: Flask) -> None:
 def api_error(error: ApiError) -> Response:
     metrics.ERRORS.labels(error.code).inc()
     if g.get("tf_serving"):
-        body = passthrough.error_body(error.message)
+        body = error_body(error.message)
         response = Response(body, status=error.status, content_type="application/json")
     else:
         response = jsonify(error.body())
@@ -77,7 +78,7 @@ def unexpected(error: Exception):
     metrics.ERRORS.labels("internal").inc()
     message = "internal error; see the gateway log"
     if g.get("tf_serving"):
-        return Response(passthrough.error_body(message), 500, content_type="application/json")
+        return Response(error_body(message), 500, content_type="application/json")
     return jsonify({"error": {"code": "internal", "message": message}}), 500
 
 

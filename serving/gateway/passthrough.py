@@ -13,7 +13,6 @@ The V2 binary data extension's `Inference-Header-Content-Length` travels both wa
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 
@@ -71,8 +70,3 @@ def forward(
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     response.headers.update(answer.headers)
     return response
-
-
-def error_body(message: str) -> bytes:
-    """TF Serving's error shape (its writer's layout: json_tensor.cc, MakeJsonFromStatus)."""
-    return b'{\n    "error": ' + json.dumps(message, ensure_ascii=False).encode() + b"\n}"

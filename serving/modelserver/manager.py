@@ -20,7 +20,6 @@ from __future__ import annotations
 import enum
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contract.layout import version_of
 from serving.modelserver.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -36,8 +36,6 @@ from serving.modelserver.errors import (
 )
 
 log = logging.getLogger(__name__)
-
-VERSION_NAME = re.compile(r"^\s*[+-]?[0-9]+\s*$")
 
 
 class State(enum.IntEnum):
@@ -84,8 +82,8 @@ def versions_on_disk(base_path: Path) -> dict[int, Path]:
     """Children named as integers, by version; of two names for one number the later wins."""
     versions = {}
     for child in sorted(base_path.iterdir(), key=lambda p: p.name):
-        if VERSION_NAME.match(child.name):
-            number = int(child.name)
+        number = version_of(child.name)
+        if number is not None:
             if number in versions:
                 log.warning(
                     "Duplicate version directories detected. Version %d will be loaded from %s, "

@@ -24,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from protocol.messages import get_model_metadata_pb2
+from protocol.rest_errors import error_body
 from serving.modelserver import rest_json
 from serving.modelserver.core import ModelServerCore, ModelSpec
 from serving.modelserver.errors import (
@@ -123,7 +124,7 @@ class RestApi:
             error = ServingError(f"Internal error: {type(failure).__name__}")
         if error is not None:
             response = Response(
-                rest_json.error_response(str(error)),
+                error_body(str(error)),
                 status=error.http_status,
                 content_type="application/json",
             )

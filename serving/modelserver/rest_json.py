@@ -26,6 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from protocol.messages import example_pb2, feature_pb2, types_pb2
+from protocol.rest_errors import json_string
 from serving.modelserver.errors import InvalidArgument, Unimplemented
 
 ROW, COLUMNAR = "row", "columnar"
@@ -251,7 +252,7 @@ def classify_response(classifications) -> bytes:
         writer.start_array()
         for label, score in row:
             writer.start_array()
-            writer.value(_string(label))
+            writer.value(json_string(label))
             writer.value(decimal(score, single=True))
             writer.end_array()
         writer.end_array()
@@ -270,16 +271,6 @@ def regress_response(values: list[float]) -> bytes:
     writer.key("results")
     writer.single_line = True
     writer.leaf_array([decimal(v, single=True) for v in values])
-    writer.end_object()
-    return writer.getvalue()
-
-
-def error_response(message: str) -> bytes:
-    """MakeJsonFromStatus: {"error": message}."""
-    writer = PrettyWriter()
-    writer.start_object()
-    writer.key("error")
-    writer.value(_string(message))
     writer.end_object()
     return writer.getvalue()
 
@@ -326,7 +317,7 @@ class PrettyWriter:
         self._put(text)
 
     def key(self, name: str) -> None:
-        self.value(_string(name))
+        self.value(json_string(name))
 
     def start_object(self) -> None:
         self._prefix()
@@ -657,8 +648,8 @@ class _Object(str):
 
 def _bytes_text(value: bytes, as_b64: bool) -> str:
     if as_b64:
-        return _Object(_string(base64.b64encode(value)))
-    return _string(value)
+        return _Object(json_string(base64.b64encode(value)))
+    return json_string(value)
 
 
 def _write_raw(writer: PrettyWriter, text: str) -> None:
@@ -689,30 +680,11 @@ def _write_json(writer: PrettyWriter, value) -> None:
     elif isinstance(value, bool):
         writer.value("true" if value else "false")
     elif isinstance(value, str):
-        writer.value(_string(value))
+        writer.value(json_string(value))
     elif isinstance(value, float):
         writer.value(_double(value))
     else:
         writer.value(str(value))
-
-
-_ESCAPES = {i: f"\\u{i:04X}" for i in range(0x20)} | {
-    0x08: "\\b",
-    0x09: "\\t",
-    0x0A: "\\n",
-    0x0C: "\\f",
-    0x0D: "\\r",
-    0x22: '\\"',
-    0x5C: "\\\\",
-}
-
-
-def _string(value: str | bytes) -> str:
-    """rapidjson Writer::String: control characters, quote and backslash escaped; other bytes
-    (non-UTF-8 ones too) as they are."""
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "surrogateescape")
-    return '"' + value.translate(_ESCAPES) + '"'
 
 
 def _double(value: float) -> str:

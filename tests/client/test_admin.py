@@ -7,7 +7,7 @@ import pytest
 
 from client.admin import ModelAdmin, ServedModel, model_server_config
 from client.grpc_client import ServingClient
-from loadtest.processes import start_model_server, write_models_config
+from serving.processes import start_model_server, write_models_config
 
 
 def test_the_config_says_policy_and_labels():

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
-from loadtest.processes import free_port
+from serving.processes import free_port
 from tests.conftest import STACK_API_KEY
-from tests.installed import mypy, run_isolated
+from tests.support.installed import mypy, run_isolated
 
 APP = """\
 from __future__ import annotations

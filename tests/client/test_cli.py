@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from client.cli import main
-from loadtest.processes import REPO, free_port
+from serving.processes import REPO, free_port
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from client.errors import ClientClosed, InvalidInput, NotFound
 from client.grpc_client import ServingClient, ServingClientError
-from loadtest.processes import free_port
+from serving.processes import free_port
 
 
 @pytest.fixture(scope="module")

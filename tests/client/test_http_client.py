@@ -11,8 +11,8 @@ from client import http_client
 from client.errors import InvalidInput, NotFound, Unauthenticated, Unavailable
 from client.grpc_client import ServingClient
 from client.http_client import GatewayClient
-from loadtest.processes import start_gateway
 from serving.gateway.auth import digest_of
+from serving.processes import start_gateway
 
 KEY = "client-test-key"
 SEQUENCES = [[0, 1, 1], [1] * 40, [0]]

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from client.grpc_client import ServingClient, ServingClientError
-from loadtest.processes import free_port
 from protocol.messages import predict_pb2, prediction_service_pb2_grpc
+from serving.processes import free_port
 
 
 class CountingPredictions(prediction_service_pb2_grpc.PredictionServiceServicer):

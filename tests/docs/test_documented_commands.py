@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.processes import REPO, free_port
+from serving.processes import REPO, free_port
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 BLOCK = re.compile(

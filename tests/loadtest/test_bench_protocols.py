@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from loadtest.bench_protocols import PROTOCOLS, markdown, measure, summary
-from loadtest.processes import REPO
+from serving.processes import REPO
 from training.data.mnist import load_mnist
 
 

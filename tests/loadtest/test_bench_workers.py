@@ -8,7 +8,7 @@ import pytest
 
 from loadtest.bench_workers import Server, markdown, start
 from loadtest.payloads import digit_payloads
-from loadtest.processes import REPO, http
+from serving.processes import REPO, http
 from training.data.mnist import load_mnist
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from loadtest.cpu import CpuMeter, cpu_seconds, family, per_request_ms, session, tree
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 BURN = """
 import time

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from loadtest.hostile import HALF_OPEN, main
-from loadtest.processes import REPO
+from serving.processes import REPO
 
 pytestmark = pytest.mark.load
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from loadtest.processes import REPO
+from serving.processes import REPO
 
 pytestmark = pytest.mark.load
 

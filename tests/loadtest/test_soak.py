@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from loadtest.processes import REPO
 from loadtest.soak import main
+from serving.processes import REPO
 
 pytestmark = pytest.mark.load
 

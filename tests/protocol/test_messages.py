@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from google.protobuf import json_format
 
-from loadtest.processes import REPO
 from protocol import generated
+from serving.processes import REPO
 
 MODULES = sorted(
     path.relative_to(REPO).with_suffix("").as_posix().replace("/", ".")

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from loadtest.processes import REPO, free_port
+from serving.processes import REPO, free_port
 
 pytestmark = pytest.mark.unit
 FIELDS = {"time", "level", "logger", "message"}

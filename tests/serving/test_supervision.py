@@ -12,7 +12,7 @@ import time
 import pytest
 
 from serving.stack import CrashLoop, StackSettings, Supervised, exit_cause
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 
 def crashing(settings: StackSettings) -> Supervised:

@@ -17,9 +17,9 @@ import yaml
 
 from contract.layout import SHIPPED_VERSION, WARMUP_FILE
 from contract.models import MODELS
-from loadtest.processes import REPO
 from protocol.tensors import to_ndarray
 from serving.launcher import TF_SERVING_RELEASE, TF_SERVING_TENSORFLOW
+from serving.processes import REPO
 from training.warmup import read_warmup_records
 
 SCRIPT = REPO / "tests" / "graph_session.py"

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from contract.layout import STAGING_PREFIX, existing_versions
 from contract.spec import ModelContract, Signature, Tensor
-from tests.graph_session import run_in_graph_session
+from tests.support.graph_session import run_in_graph_session
 from training import export as export_module
 from training.export import export_version
 from training.trained import TrainedModel

@@ -10,8 +10,8 @@ import tensorflow as tf
 
 from contract.layout import WARMUP_FILE
 from contract.models import MODELS, WINDOW
-from loadtest.processes import REPO
-from tests.graph_session import run_in_graph_session
+from serving.processes import REPO
+from tests.support.graph_session import run_in_graph_session
 from training.data.mnist import load_mnist
 from training.data.sequences import random_batch
 from training.data.series import random_windows

@@ -2,7 +2,7 @@ import json
 import subprocess
 
 from contract.layout import EXTRA_DIR, REPORT_FILE
-from loadtest.processes import REPO
+from serving.processes import REPO
 from training.__main__ import main, parse_args
 
 

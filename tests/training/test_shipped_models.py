@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from contract.layout import EXTRA_DIR, REPORT_FILE, SHIPPED_VERSION
 from contract.models import MAX_LENGTH, MODELS, WINDOW
-from loadtest.processes import REPO
+from serving.processes import REPO
 from training.data.mnist import load_mnist
 from training.data.sequences import constant_batch, random_batch
 from training.data.series import random_windows

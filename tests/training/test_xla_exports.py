@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from contract.models import COMPILED_WIDTHS, MAX_SERVED_LENGTH, SUM_REGRESSOR
-from tests.graph_session import run_in_graph_session
+from tests.support.graph_session import run_in_graph_session
 from training import digit_classifier, forecaster, sum_regressor
 from training.export import export_version
 from training.settings import TrainSettings

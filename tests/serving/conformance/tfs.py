@@ -7,7 +7,6 @@ import json
 import shlex
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -16,15 +15,15 @@ from pathlib import Path
 import grpc
 from pydantic import Field
 
-from loadtest.processes import REPO, free_port
 from protocol.messages import (
     model_service_pb2_grpc,
     predict_pb2,
     prediction_service_pb2_grpc,
     types_pb2,
 )
+from serving import processes
 from serving.environment import EnvSettings
-from serving.shutdown import terminate
+from serving.processes import REPO, free_port, terminate
 
 READY_TIMEOUT_S = 120
 RPC_TIMEOUT = 20.0
@@ -42,6 +41,9 @@ class RunningServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def log_tail(self) -> str:
+        return self.log()[-3000:]
 
     def stop(self) -> int | None:
         return None if self.process is None else terminate(self.process)
@@ -89,22 +91,20 @@ def start_server(workdir: Path, *flags: str, wait: bool = True) -> RunningServer
 
 
 def wait_until_ready(server: RunningServer) -> None:
+    """WaitForServerReady: until a Predict for a missing model is answered "Servable..."."""
     request = predict_pb2.PredictRequest()
     request.model_spec.name = "intentionally_missing_model"
-    deadline = time.monotonic() + READY_TIMEOUT_S
     with grpc.insecure_channel(server.grpc_address) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-        while time.monotonic() < deadline:
-            if server.process is not None and server.process.poll() is not None:
-                raise RuntimeError(f"model server exited:\n{server.log()[-3000:]}")
+
+        def answers() -> bool:
             try:
                 stub.Predict(request, timeout=5)
             except grpc.RpcError as error:
-                if "Servable" in (error.details() or ""):
-                    return
-            time.sleep(0.25)
-    server.stop()
-    raise RuntimeError(f"model server not ready in {READY_TIMEOUT_S} s:\n{server.log()[-3000:]}")
+                return "Servable" in (error.details() or "")
+            return False
+
+        processes.wait_until_ready(server, answers, READY_TIMEOUT_S, "model server")
 
 
 def external() -> RunningServer | None:

@@ -13,7 +13,7 @@ from serving.gateway.app import create_app
 from serving.gateway.auth import digest_of, main, parse_keys
 from serving.gateway.settings import GatewaySettings
 from tests.serving.gateway.fakes import FakeBackend
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 SUM = {"sequences": [[1, 0, 1]]}
 

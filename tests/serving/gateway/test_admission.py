@@ -7,7 +7,7 @@ import pytest
 
 from serving.gateway.admission import Admission
 from serving.gateway.errors import TooManyRequests
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 
 def test_slots_pass_to_waiters_in_arrival_order_and_newcomers_queue_behind():

@@ -14,7 +14,7 @@ import pytest
 from client.grpc_client import Prediction
 from serving.gateway import errors
 from serving.gateway.coalescing import Coalescer
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 KEY = ("model", "", None, (), ())
 OTHER_KEY = ("model", "", "canary", (), ())

@@ -18,7 +18,7 @@ from http import client as http_client
 import grpc
 import pytest
 
-from loadtest.processes import start_gateway
+from serving.processes import start_gateway
 
 pytestmark = pytest.mark.integration
 

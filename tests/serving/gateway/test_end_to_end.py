@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from client.grpc_client import ServingClient
-from loadtest.processes import REPO, http, start_gateway
+from serving.processes import REPO, http, start_gateway
 from training.data.mnist import load_mnist
 from training.data.series import RESOLUTION, series
 
@@ -273,7 +273,7 @@ TRAINED = REPO / "models"
 
 def test_shipped_models_meet_their_tolerances_through_the_gateway(tmp_path):
     """The versions in models/ behind the real server and gateway: 64 ones count 64.00 ± 0.05."""
-    from loadtest.processes import start_model_server, write_models_config
+    from serving.processes import start_model_server, write_models_config
 
     names = ["sum_regressor", "forecaster"]
     config = write_models_config(tmp_path / "models.config", {n: TRAINED / n for n in names})

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from loadtest.processes import http
+from serving.processes import http
 
 HEAD = b"POST /v1/sum HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
 CHUNKED = HEAD + b"Transfer-Encoding: chunked\r\n\r\n"

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.processes import (
+from serving.processes import (
     free_port,
     http,
     start_gateway,
     start_model_server,
     write_models_config,
 )
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 SUM_BODY = json.dumps({"sequences": [[1, 0, 1, 1]]}).encode()
 JSON = {"Content-Type": "application/json"}

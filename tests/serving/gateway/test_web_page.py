@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from client.grpc_client import ServingClient
-from loadtest.processes import REPO
+from serving.processes import REPO
 from training.data.mnist import load_mnist
 
 pytestmark = pytest.mark.browser

@@ -18,7 +18,7 @@ from serving.modelserver.batching import BatchingOptions, BatchingSession, Share
 from serving.modelserver.config_protos import BatchingParameters
 from serving.modelserver.errors import DeadlineExceeded, InvalidArgument, Unavailable
 from serving.modelserver.metrics import ServerMetrics
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 
 class Recorder:

@@ -20,10 +20,10 @@ import pytest
 
 from client.grpc_client import ServingClient, ServingClientError
 from contract.models import COMPILED_WIDTHS, MAX_SERVED_LENGTH, MODELS
-from loadtest.processes import REPO, ServerProcess, free_port, model_available
 from loadtest.soak import rss_mb
 from serving import launcher
-from tests.waiting import wait_until
+from serving.processes import REPO, ServerProcess, free_port, model_available
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

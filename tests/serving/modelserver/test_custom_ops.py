@@ -7,9 +7,9 @@ from __future__ import annotations
 import grpc
 import numpy as np
 
-from loadtest.processes import start_model_server, write_models_config
 from protocol.messages import predict_pb2, prediction_service_pb2_grpc
 from protocol.tensors import to_ndarray, to_tensor_proto
+from serving.processes import start_model_server, write_models_config
 
 
 def export_token_counter(path) -> None:

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from werkzeug.test import Client
 
-from loadtest.processes import http, start_model_server, write_models_config
 from protocol.messages import predict_pb2, prediction_service_pb2_grpc, tensor_pb2, types_pb2
 from protocol.tensors import TensorConversionError, to_ndarray, to_tensor_proto
 from serving.modelserver.metrics import ServerMetrics
 from serving.modelserver.rest_api import RestApi
-from tests.waiting import wait_until
+from serving.processes import http, start_model_server, write_models_config
+from tests.support.waiting import wait_until
 
 
 class NoModels:

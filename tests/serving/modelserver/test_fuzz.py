@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loadtest.processes import http
 from protocol.messages import predict_pb2, types_pb2
 from protocol.tensors import to_tensor_proto
+from serving.processes import http
 
 FUZZ = settings(
     max_examples=600,

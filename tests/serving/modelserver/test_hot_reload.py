@@ -9,7 +9,6 @@ import grpc
 import numpy as np
 import pytest
 
-from loadtest.processes import start_model_server, write_models_config
 from protocol.messages import (
     get_model_status_pb2,
     model_management_pb2,
@@ -19,7 +18,8 @@ from protocol.messages import (
     prediction_service_pb2_grpc,
 )
 from protocol.tensors import to_tensor_proto
-from tests.waiting import wait_until
+from serving.processes import start_model_server, write_models_config
+from tests.support.waiting import wait_until
 
 State = get_model_status_pb2.ModelVersionStatus
 

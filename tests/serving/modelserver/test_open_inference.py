@@ -22,9 +22,9 @@ import tritonclient.http as triton_http
 from tritonclient.utils import InferenceServerException
 
 from contract.models import MODELS
-from loadtest.processes import REPO, http
 from protocol.v2 import grpc_predict_v2_pb2 as pb
 from protocol.v2 import grpc_predict_v2_pb2_grpc
+from serving.processes import REPO, http
 from tests.conftest import STACK_API_KEY
 
 HERE = Path(__file__).parent

@@ -8,6 +8,7 @@ from google.protobuf import text_format
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from protocol.messages import example_pb2
+from protocol.rest_errors import error_body
 from serving.modelserver import rest_json
 from serving.modelserver.errors import InvalidArgument
 
@@ -247,7 +248,7 @@ def test_json_from_classification_and_regression_results():
 
 
 def test_json_from_status():
-    assert json.loads(rest_json.error_response("Some error")) == {"error": "Some error"}
+    assert json.loads(error_body("Some error")) == {"error": "Some error"}
 
 
 def test_debug_strings_are_cut_after_256_bytes():

@@ -9,7 +9,7 @@ import re
 import socket
 from pathlib import Path
 
-from loadtest.processes import http
+from serving.processes import http
 
 HALF_OPEN = 300
 

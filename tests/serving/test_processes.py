@@ -2,8 +2,8 @@
 
 import subprocess
 
-from loadtest.processes import ServerProcess, child_pids
-from tests.waiting import wait_until
+from serving.processes import ServerProcess, child_pids
+from tests.support.waiting import wait_until
 
 
 def test_stop_ends_the_children_of_a_server_in_its_own_session(tmp_path):

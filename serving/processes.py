@@ -1,8 +1,10 @@
-"""Run the real model server as a subprocess on free loopback ports (tests and benchmarks)."""
+"""Server processes on free loopback ports, started and stopped the way an operator would:
+`python -m serving.modelserver` and `python -m serving.gateway` from this source tree, waited
+for until they answer, stopped with SIGTERM, a grace period, then SIGKILL. The stack supervises
+its children with `terminate`; the tests and the load tools start servers with the rest."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -14,33 +16,31 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from contract.layout import existing_versions
-from serving.launcher import CONFIG_DIR, xla_cache_environment
-from serving.shutdown import terminate
+from serving.launcher import xla_cache_environment
 
 REPO = Path(__file__).resolve().parents[1]
+"""The source tree the processes run from (`python -m ...` imports from it)."""
 XLA_RUN_DIR = Path(tempfile.gettempdir()) / "seqserve-xla"
 """Holds the XLA cache shared by every model server these helpers start: each shape compiles
 once per machine."""
+POLL_S = 0.2
+"""How often a starting server is asked whether it is ready."""
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """--models-dir (MODELS_DIR, models) and --data-dir (DATA_DIR, data) for the load tools."""
-    parser.add_argument(
-        "--models-dir", type=Path, default=Path(os.environ.get("MODELS_DIR", "models"))
-    )
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", "data")))
-
-
-def model_base(models_dir: Path, name: str) -> Path:
-    """The model's folder under `models_dir`, or exit with advice when it has no version."""
-    base = models_dir.resolve() / name
-    if not existing_versions(base):
-        raise SystemExit(f"no {name} under {base}: run `make models` first")
-    return base
+def terminate(process: subprocess.Popen, grace_s: float = 30.0) -> int:
+    """Stop `process` (if it still runs) and return its exit status."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
 
 
 def child_pids(pid: int) -> list[int]:
@@ -92,15 +92,6 @@ def write_models_config(path: Path, models: dict[str, Path], extra: dict[str, st
     return path
 
 
-def write_batching_config(path: Path, max_batch_size: int) -> Path:
-    """BatchingParameters for the benchmarks: batches up to `max_batch_size`, 2 ms timeout."""
-    path.write_text(
-        f"max_batch_size {{ value: {max_batch_size} }} batch_timeout_micros {{ value: 2000 }}"
-        " max_enqueued_batches { value: 100 } num_batch_threads { value: 1 }"
-    )
-    return path
-
-
 @dataclass
 class ServerProcess:
     process: subprocess.Popen
@@ -110,8 +101,10 @@ class ServerProcess:
     own_group: bool = False
     """Started in a session of its own (start_new_session): stop() also ends its children."""
 
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
+    def log_tail(self, chars: int | None = 3000) -> str:
+        """The last `chars` characters of its log (all of it with None)."""
+        text = self.log_path.read_text(errors="replace")
+        return text if chars is None else text[-chars:]
 
     def stop(self, timeout: float = 20) -> int:
         terminate(self.process, timeout)
@@ -152,32 +145,11 @@ def start_model_server(
     server = ServerProcess(
         process, f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{rest_port}", log_path
     )
-    stop_at = time.monotonic() + deadline
-    while time.monotonic() < stop_at:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"model server exited with {process.returncode}:\n{server.log_tail()}"
-            )
-        if all(model_available(server.rest_url, name) for name in names):
-            return server
-        time.sleep(0.3)
-    server.stop()
-    raise RuntimeError(f"model server not ready within {deadline} s:\n{server.log_tail()}")
-
-
-def start_batched_model_server(served: dict[str, Path], workdir: Path) -> ServerProcess:
-    """The model server as `make run` configures it for the benchmarks: `served` (name → base
-    path), batching and monitoring from the repo's run configs."""
-    return start_model_server(
-        write_models_config(workdir / "models.config", served),
-        list(served),
-        workdir,
-        [
-            "--enable_batching",
-            f"--batching_parameters_file={CONFIG_DIR / 'batching.config'}",
-            f"--monitoring_config_file={CONFIG_DIR / 'monitoring.config'}",
-        ],
-        deadline=300,
+    return wait_until_ready(
+        server,
+        lambda: all(model_available(server.rest_url, name) for name in names),
+        deadline,
+        "model server",
     )
 
 
@@ -226,18 +198,28 @@ def start_gateway(
 
 
 def wait_for_http(server: ServerProcess, probe: str, deadline: float, what: str) -> ServerProcess:
-    """`server` once GET `probe` answers 200; stopped, with its log in the error, if it exits
-    or the deadline passes first."""
+    """`server` once GET `probe` answers 200 (see wait_until_ready)."""
+
+    def answers() -> bool:
+        try:
+            return http("GET", server.rest_url + probe, timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    return wait_until_ready(server, answers, deadline, what)
+
+
+def wait_until_ready(server, ready: Callable[[], bool], deadline: float, what: str):
+    """`server` (anything with `process`, `stop()` and `log_tail()`) once `ready()` holds;
+    stopped, with its log in the error, if it exits or the deadline passes first. The one
+    start-and-wait loop of every server the tests and load tools start."""
     stop_at = time.monotonic() + deadline
     while time.monotonic() < stop_at:
         if server.process.poll() is not None:
             code = server.process.returncode
             raise RuntimeError(f"{what} exited with {code}:\n{server.log_tail()}")
-        try:
-            if http("GET", server.rest_url + probe, timeout=2)[0] == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
+        if ready():
+            return server
+        time.sleep(POLL_S)
     server.stop()
     raise RuntimeError(f"{what} not ready within {deadline} s:\n{server.log_tail()}")

@@ -1,0 +1,1 @@
+"""What the tests share: starting and waiting, test models, installed-wheel sandboxes."""
