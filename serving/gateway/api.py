@@ -13,11 +13,12 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import MethodNotAllowed
 
 from serving.gateway import auth, passthrough, validation
-from serving.gateway.bodies import json_body, pin_of, raw_body, raw_path, read_body, uploaded_form
+from serving.gateway.app_state import gateway
 from serving.gateway.deadline import HEADER, Deadline
 from serving.gateway.errors import ApiError, NotFound
-from serving.gateway.extension import gateway
+from serving.gateway.request_body import json_body, raw_body, raw_path, read_body, uploaded_form
 from serving.gateway.tasks import Task, all_tasks
+from serving.gateway.validation import pin_of
 
 PIN_FIELDS = ("version", "label")
 blueprint = Blueprint("api", __name__)

@@ -1,4 +1,4 @@
-"""The gateway's Flask app, assembled: state (`extension`), request hooks, error handlers, and
+"""The gateway's Flask app, assembled: state (`app_state`), request hooks, error handlers, and
 the `api`, `ops` and `web` blueprints. Routes parse and validate, the backend calls the model
 server, one task module per model maps JSON to tensors and back (`tasks`)."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask import Flask
 
 from serving.gateway import api, handlers, hooks, ops, web
+from serving.gateway.app_state import Gateway
 from serving.gateway.backend import Backend
-from serving.gateway.extension import Gateway
 from serving.gateway.json_provider import OrjsonProvider
 from serving.gateway.settings import GatewaySettings
 

@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass
 
 from serving.gateway.errors import Forbidden, Unauthenticated
+from serving.gateway.tasks import all_tasks
 
 PASSTHROUGH_SCOPES = ("predict", "models")
 OPS_SCOPE = "ops"
@@ -40,8 +41,6 @@ def digest_of(key: str) -> str:
 
 def all_scopes() -> tuple[str, ...]:
     """Every task's route, then the passthrough's scopes, then ops."""
-    from serving.gateway.tasks import all_tasks  # tasks import settings, which import this
-
     return (*(task.route for task in all_tasks()), *PASSTHROUGH_SCOPES, OPS_SCOPE)
 
 

@@ -1,10 +1,9 @@
-"""The OpenAPI 3 description of every route (served at /openapi.json) and a plain HTML page
-rendered from it (served at /docs)."""
+"""The OpenAPI 3 description of every route (served at /openapi.json) and the page that shows
+it (served at /docs: Swagger UI, from the swagger-ui-bundle package)."""
 
 from __future__ import annotations
 
 import html as html_text
-import json
 
 from serving.gateway.errors import HTTP_ERRORS, described
 from serving.gateway.settings import GatewaySettings
@@ -402,53 +401,23 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
     }
 
 
+SWAGGER_UI_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css")
+"""What the /docs page loads from the swagger-ui-bundle package (served under /docs/)."""
+
+
 def html(spec: dict) -> str:
-    """A readable page listing every route with its parameters, body schema and responses."""
-    sections = []
-    for path, operations in spec["paths"].items():
-        for method, operation in operations.items():
-            parameters = "".join(
-                f"<li><code>{_e(p['name'])}</code> ({_e(p['in'])})"
-                f"{' — ' + _e(p['description']) if p.get('description') else ''}</li>"
-                for p in (_resolve(spec, p) for p in operation.get("parameters", []))
-            )
-            body = operation.get("requestBody", {}).get("content", {}).get(JSON, {})
-            schema = _resolve(spec, body.get("schema", {})) if body else None
-            responses = "".join(
-                f"<li><code>{code}</code> {_e(r['description'])}</li>"
-                for code, r in operation["responses"].items()
-            )
-            sections.append(
-                f'<section><h2><span class="method">{method.upper()}</span> <code>{_e(path)}'
-                f"</code></h2><p>{_e(operation['summary'])}</p>"
-                + (f"<h3>Parameters</h3><ul>{parameters}</ul>" if parameters else "")
-                + (f"<h3>Body</h3><pre>{_e(json.dumps(schema, indent=2))}</pre>" if schema else "")
-                + f"<h3>Responses</h3><ul>{responses}</ul></section>"
-            )
-    info = spec["info"]
+    """The /docs page: Swagger UI rendering /openapi.json (every route with its parameters,
+    body schema and responses, and a form to try it)."""
+    title = _e(f"{spec['info']['title']} API {spec['info']['version']}")
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(info['title'])} API</title><style>"
-        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:auto;padding:1rem;"
-        "color:#1a1a1a}pre{background:#f3f3f3;padding:.5rem;overflow:auto;max-height:20rem}"
-        "section{border-top:1px solid #ccc}.method{background:#0b5394;color:#fff;"
-        "padding:0 .4rem;border-radius:3px}</style></head><body>"
-        f"<h1>{_e(info['title'])} API {_e(info['version'])}</h1><p>{_e(info['description'])}</p>"
-        '<p>Machine-readable: <a href="/openapi.json">/openapi.json</a></p>'
-        + "".join(sections)
-        + "</body></html>"
+        f'<title>{title}</title><link rel="stylesheet" href="/docs/swagger-ui.css"></head><body>'
+        '<noscript>Machine-readable: <a href="/openapi.json">/openapi.json</a></noscript>'
+        '<div id="swagger-ui"></div><script src="/docs/swagger-ui-bundle.js"></script>'
+        '<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});'
+        "</script></body></html>"
     )
-
-
-def _resolve(spec: dict, item: dict) -> dict:
-    reference = item.get("$ref")
-    if not reference:
-        return item
-    node = spec
-    for part in reference.removeprefix("#/").split("/"):
-        node = node[part]
-    return node
 
 
 def _e(text: str) -> str:

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from protocol.rest_errors import error_body
 from serving.gateway import access, metrics
+from serving.gateway.app_state import gateway
 from serving.gateway.errors import (
     HTTP_ERRORS,
     ApiError,
@@ -20,7 +21,6 @@ from serving.gateway.errors import (
     TooManyRequests,
     Unauthenticated,
 )
-from serving.gateway.extension import gateway
 from serving.gateway.lingering import drain
 
 

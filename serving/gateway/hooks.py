@@ -7,7 +7,7 @@ import time
 from flask import Flask, Response, g, request
 
 from serving.gateway import access, metrics, passthrough
-from serving.gateway.extension import gateway
+from serving.gateway.app_state import gateway
 from serving.gateway.settings import GatewaySettings
 
 

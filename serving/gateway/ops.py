@@ -9,23 +9,26 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
 
-from serving.gateway import auth, metrics
+from serving.gateway import auth, docs, metrics
+from serving.gateway.app_state import gateway
 from serving.gateway.backend import Backend
-from serving.gateway.errors import ApiError
-from serving.gateway.extension import gateway
+from serving.gateway.errors import ApiError, NotFound
 
 READY_BUDGET_S = 1.0
 """/readyz asks every replica for every model at once, and answers within this budget: well
 inside a readiness probe's timeout (3 s in deploy/k8s), whatever one slow replica does."""
+DOCS_ROUTE = "/docs"
 blueprint = Blueprint("ops", __name__)
 
 
 @blueprint.before_request
 def closed_to_keyless_callers() -> None:
     settings = gateway().settings
-    if settings.api_keys and request.path not in settings.public_routes:
+    route = DOCS_ROUTE if request.path.startswith(f"{DOCS_ROUTE}/") else request.path
+    if settings.api_keys and route not in settings.public_routes:
         auth.authorize(settings.api_keys, request.headers, auth.OPS_SCOPE)
 
 
@@ -82,6 +85,14 @@ def openapi_route():
     return jsonify(gateway().openapi)
 
 
-@blueprint.get("/docs")
+@blueprint.get(DOCS_ROUTE)
 def docs_route():
     return Response(gateway().docs_page, mimetype="text/html")
+
+
+@blueprint.get(f"{DOCS_ROUTE}/<asset>")
+def docs_asset(asset: str):
+    """Swagger UI's script and style, from the swagger-ui-bundle package."""
+    if asset not in docs.SWAGGER_UI_ASSETS:
+        raise NotFound(f"no such file: {DOCS_ROUTE}/{asset}")
+    return send_from_directory(swagger_ui_path, asset, max_age=86400)

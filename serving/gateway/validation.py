@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from serving.gateway.backend import Pin
 from serving.gateway.errors import InvalidInput
 
 LABEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -150,3 +151,15 @@ def _spelled(item) -> str:
     if math.isinf(number):
         return "Infinity" if number > 0 else "-Infinity"
     return f"{number:g} (beyond float32)"
+
+
+def pin_of(body: dict) -> Pin:
+    """The body's version or label; never both (null counts as not given)."""
+    version, version_label = body.get("version"), body.get("label")
+    if version is not None and version_label is not None:
+        raise InvalidInput("version, label: give one or the other, not both")
+    if version is not None:
+        return Pin(version=integer(version, "version", 1, 2**63 - 1))
+    if version_label is not None:
+        return Pin(label=label(version_label, "label"))
+    return Pin()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from client.grpc_client import Prediction
 from contract.models import MEAN_REGRESSOR, MEAN_WIDTH
 from serving.gateway import validation
-from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import Call, Task
+
+if TYPE_CHECKING:  # settings import auth, which lists the tasks' routes
+    from serving.gateway.settings import GatewaySettings
 
 
 def build(body: dict, options: dict, settings: GatewaySettings) -> Call:

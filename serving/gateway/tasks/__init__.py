@@ -14,11 +14,14 @@ import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from client.grpc_client import Prediction
-from serving.gateway.settings import GatewaySettings
+
+if TYPE_CHECKING:  # settings import auth, which lists the tasks' routes
+    from serving.gateway.settings import GatewaySettings
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,8 +16,10 @@ from client.images import ImageError, decode_digit
 from contract.models import CLASSES, DIGIT_CLASSIFIER, SIDE
 from serving.gateway import validation
 from serving.gateway.errors import InvalidInput
-from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import Call, Task
+
+if TYPE_CHECKING:  # settings import auth, which lists the tasks' routes
+    from serving.gateway.settings import GatewaySettings
 
 EXPECTED = '28x28 or 784 numbers in [0, 1], or {"b64": PNG or JPEG}'
 

@@ -5,14 +5,18 @@ The forecaster reads the last 20 values of each series and rolls forward `horizo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from client.grpc_client import Prediction
 from contract.models import FORECASTER, WINDOW
 from serving.gateway import validation
 from serving.gateway.errors import InvalidInput
-from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import Call, Task
+
+if TYPE_CHECKING:  # settings import auth, which lists the tasks' routes
+    from serving.gateway.settings import GatewaySettings
 
 MAX_ABS_VALUE = 1e6
 """The series stays within about ±12; values beyond this are certainly a mistake."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from client.grpc_client import Prediction
 from contract.models import MAX_LENGTH, SUM_REGRESSOR, pad_sequences
 from serving.gateway import validation
 from serving.gateway.errors import InvalidInput
-from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import Call, Task
+
+if TYPE_CHECKING:  # settings import auth, which lists the tasks' routes
+    from serving.gateway.settings import GatewaySettings
 
 
 def build(body: dict, options: dict, settings: GatewaySettings) -> Call:

@@ -545,11 +545,24 @@ def test_openapi_documents_every_route(client, settings, backend):
     assert proxied and open_inference, "TF Serving's and the V2 REST paths are documented"
     documented = set(spec["paths"]) - proxied - open_inference
     documented |= {"/v1/models/{path:target}", "/v2/{path:target}"}
-    assert routes == documented | {"/docs", "/", "/static/{path:filename}"}
+    assert routes == documented | {"/docs", "/docs/{asset}", "/", "/static/{path:filename}"}
+
+
+def test_the_docs_page_is_swagger_ui_over_the_openapi_document(client):
     page = client.get("/docs")
     assert page.status_code == 200 and page.mimetype == "text/html"
-    for path in spec["paths"]:
-        assert path in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert 'url: "/openapi.json"' in text
+    for asset, mimetype in (
+        ("swagger-ui-bundle.js", "text/javascript"),
+        ("swagger-ui.css", "text/css"),
+    ):
+        assert f"/docs/{asset}" in text
+        response = client.get(f"/docs/{asset}")
+        assert (response.status_code, response.mimetype) == (200, mimetype)
+        assert len(response.data) > 1000
+    assert client.get("/docs/index.html").status_code == 404
+    assert client.get("/docs/..%2Fapp.py").status_code == 404
 
 
 def test_the_web_page_and_its_assets_are_served(client):

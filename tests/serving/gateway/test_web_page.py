@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from client.grpc_client import ServingClient
-from serving.processes import REPO
+from serving.processes import REPO, http
 from training.data.mnist import load_mnist
 
 pytestmark = pytest.mark.browser
@@ -224,3 +224,15 @@ def test_the_page_fits_a_phone(browser, gateway):
         browser.save_screenshot(str(SCREENSHOTS / "web-phone.png"))
     finally:
         browser.set_window_size(1280, 1600)
+
+
+def test_the_api_docs_page_shows_every_route_of_the_openapi_document(browser, gateway):
+    """/docs is Swagger UI over /openapi.json: each documented path is on the rendered page."""
+    _, spec = http("GET", gateway.rest_url + "/openapi.json")
+    browser.get(gateway.rest_url + "/docs")
+    shown = wait_for(
+        browser,
+        "const paths = [...document.querySelectorAll('.opblock-summary-path')];"
+        "return paths.length ? paths.map(p => p.getAttribute('data-path')) : null;",
+    )
+    assert set(shown) == set(spec["paths"])

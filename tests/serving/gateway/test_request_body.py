@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serving.gateway import bodies
-from serving.gateway.bodies import DuplicateKey, parsed
+from serving.gateway import request_body
+from serving.gateway.request_body import DuplicateKey, parsed
 
 JSON_VALUES = st.recursive(
     st.none()
@@ -63,9 +63,11 @@ def test_what_orjson_would_read_differently_or_refuse_reads_as_json_does(text, e
 
 
 def test_a_long_fraction_is_not_taken_for_a_long_integer():
-    assert not bodies._long_integer(b'{"a": [0.0039215688593685627, 1.5e12345678901234567890]}')
-    assert bodies._long_integer(b'{"a": [0.5, 12345678901234567890]}')
-    assert bodies._long_integer(b'{"a": [-12345678901234567890]}')
+    assert not request_body._long_integer(
+        b'{"a": [0.0039215688593685627, 1.5e12345678901234567890]}'
+    )
+    assert request_body._long_integer(b'{"a": [0.5, 12345678901234567890]}')
+    assert request_body._long_integer(b'{"a": [-12345678901234567890]}')
 
 
 def test_a_plain_body_is_read_without_json(monkeypatch):
@@ -74,7 +76,7 @@ def test_a_plain_body_is_read_without_json(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("json.loads was used")
 
-    monkeypatch.setattr(bodies.json, "loads", refuse)
+    monkeypatch.setattr(request_body.json, "loads", refuse)
     rows = [[0.0039215688593685627] * 28 for _ in range(28)]
     text = json.dumps({"images": [rows], "version": 1}).encode()
     assert parsed(text) == {"images": [rows], "version": 1}

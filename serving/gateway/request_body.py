@@ -16,7 +16,7 @@ from flask import current_app, g, request
 from gunicorn.http.errors import ParseException
 
 from serving.gateway import validation
-from serving.gateway.backend import Pin
+from serving.gateway.app_state import gateway
 from serving.gateway.cutoff import Cutoffs
 from serving.gateway.errors import (
     InvalidInput,
@@ -25,7 +25,6 @@ from serving.gateway.errors import (
     RequestTimeout,
     UnsupportedMediaType,
 )
-from serving.gateway.extension import gateway
 
 ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 """A version in the query string (str.isdigit() also takes '²' and '１', which int() refuses or
@@ -187,15 +186,3 @@ def uploaded_form(upload_field: str) -> dict:
         (value,) = values
         body[name] = int(value) if name == "version" and ASCII_DIGITS.fullmatch(value) else value
     return body | {upload_field: [files[0][1].read()]}
-
-
-def pin_of(body: dict) -> Pin:
-    """The body's version or label; never both (null counts as not given)."""
-    version, label = body.get("version"), body.get("label")
-    if version is not None and label is not None:
-        raise InvalidInput("version, label: give one or the other, not both")
-    if version is not None:
-        return Pin(version=validation.integer(version, "version", 1, 2**63 - 1))
-    if label is not None:
-        return Pin(label=validation.label(label, "label"))
-    return Pin()
