@@ -1,18 +1,28 @@
 # Two commands on a fresh machine: `make run` and `make test`. Everything else is a step of theirs.
+# the Python (3.11+) that makes .venv
 PYTHON ?= python3
+# the project's virtual environment
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# the exported models, <name>/<version>/
 MODELS_DIR ?= models
+# passed to pytest by make test and make test-fast (-k export, a path)
 PYTEST_ARGS ?=
 PEERS_DIR := .peers
 PEER_bentoml := bentoml==1.4.39
 PEER_ray := "ray[serve]==2.58.0" jinja2
+# make loadtest: simulated users
 LOCUST_USERS ?= 32
+# make loadtest: users started a second
 LOCUST_SPAWN_RATE ?= 8
+# make loadtest: how long
 LOCUST_RUN_TIME ?= 1m
+# make loadtest: the gateway
 LOCUST_HOST ?= http://localhost:8000
+# make loadtest: the model server's gRPC address
 TFS_TARGET ?= localhost:8500
+# make loadtest-distributed: worker processes
 LOCUST_WORKERS ?= 2
 LOCUST := TFS_TARGET=$(TFS_TARGET) $(VENV)/bin/locust -f loadtest/locustfile.py
 LOCUST_RUN := --headless -u $(LOCUST_USERS) -r $(LOCUST_SPAWN_RATE) -t $(LOCUST_RUN_TIME) \

@@ -24,7 +24,8 @@ def _cell(value) -> str:
 
 
 def _escaped(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Text for a table cell: its pipes and angle brackets kept as text."""
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def settings_table(settings_class, skip=()) -> str:
@@ -69,6 +70,16 @@ def make_targets_table() -> str:
     return "\n".join(rows)
 
 
+def make_variables_table() -> str:
+    """The Makefile's variables a user may set: `NAME ?= default` under a `# meaning` line (a
+    comment after the value would become part of it)."""
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for meaning, name, default in re.findall(r"^# (.+)\n([A-Z_]+) \?=[ \t]*(.*)$", makefile, re.M):
+        rows.append(f"| `{name}` | `{_cell(default)}` | {_escaped(meaning)} |")
+    return "\n".join(rows)
+
+
 def _tables() -> dict:
     from serving.gateway.settings import GatewaySettings
     from serving.launcher import LaunchSettings
@@ -82,6 +93,7 @@ def _tables() -> dict:
         "gateway-errors": errors_table,
         "model-server-flags": flags_table,
         "make-targets": make_targets_table,
+        "make-variables": make_variables_table,
     }
 
 

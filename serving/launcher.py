@@ -7,10 +7,8 @@ SERVING_BACKEND picks it (default `auto`):
              when nvidia-smi sees a GPU), with the models and rendered configs mounted;
   embedded   `python -m serving.modelserver`, the TF-Serving-compatible server in this repo;
   auto       the first of those that is there.
-All three get the same flags and the same rendered config files. Settings (env, defaults):
-MODELS_DIR (models), TFS_GRPC_PORT (8500) and TFS_REST_PORT (8501) where the server listens,
-SERVING_RUN_DIR (run), SERVING_BATCHING (true: --enable_batching; true/false, 1/0, yes/no,
-on/off), TFS_IMAGE (tensorflow/serving).
+All three get the same flags and the same rendered config files; LaunchSettings (below) holds
+the settings.
 """
 
 from __future__ import annotations

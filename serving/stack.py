@@ -1,21 +1,19 @@
-"""`python -m serving.stack` (end of `make run`): the model server (or MODEL_SERVER_REPLICAS
-of them, 1) and the gateway in front of it, supervised.
+"""`python -m serving.stack` (end of `make run`): the model server (or several replicas) and
+the gateway in front of it, supervised.
 
-The model server comes from `serving.launcher` (same SERVING_BACKEND choice and flags);
-replica i listens on TFS_GRPC_PORT/TFS_REST_PORT + 10·i. The gateway starts once every model
-is AVAILABLE on every replica and runs under gunicorn on GATEWAY_PORT (8000), pointed at the
-replicas with TFS_TARGET (their list, balanced round-robin by gRPC) and at replica 0's REST
-API with TFS_REST_URL (the /v1/models/... passthrough). Any process that exits is
-started again after a backoff (STACK_RESTART_BACKOFF_S, 0.5, doubling to 10 s), its exit
-logged with its cause; while the model server is away the gateway stays up and answers 503.
-A hung process is a fault too: each child is probed every STACK_PROBE_INTERVAL_S (1) — the
-model server with a gRPC health check (any answer, even UNIMPLEMENTED, shows it alive), the
-gateway with GET /healthz — and one that has answered since it started but then answers no
-probe for STACK_HANG_TIMEOUT_S (10) is SIGKILLed and restarted like a crash; one still loading
-its models has not answered yet, and is given STACK_READY_TIMEOUT_S before it counts as hung.
-A process that crashes STACK_CRASH_LOOP_LIMIT (5) times within STACK_CRASH_LOOP_WINDOW_S (60)
-stops the stack with exit 1. SIGINT/SIGTERM stop both (gateway first, so nothing in flight
-loses its backend) and exit 0. STACK_READY_TIMEOUT_S (600) bounds the first wait for the models.
+The model server comes from `serving.launcher` (same SERVING_BACKEND choice and flags). The
+gateway starts once every model is AVAILABLE on every replica, pointed at the replicas with
+TFS_TARGET (their list, balanced round-robin by gRPC) and at replica 0's REST API with
+TFS_REST_URL (the passthrough). Any process that exits is started again after a backoff that
+doubles, its exit logged with its cause; while the model server is away the gateway stays up
+and answers 503. A hung process is a fault too: each child is probed — the model server with a
+gRPC health check (any answer, even UNIMPLEMENTED, shows it alive), the gateway with GET
+/healthz — and one that has answered since it started but then answers no probe for the hang
+timeout is SIGKILLed and restarted like a crash; one still loading its models has not answered
+yet, and is given the ready timeout before it counts as hung. Too many crashes within the
+crash-loop window stop the stack with exit 1. SIGINT/SIGTERM stop both (gateway first, so
+nothing in flight loses its backend) and exit 0. The settings (StackSettings, below) hold the
+numbers.
 """
 
 from __future__ import annotations
