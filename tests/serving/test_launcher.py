@@ -1,6 +1,7 @@
 import sys
 
 import pytest
+import yaml
 from google.protobuf import text_format
 
 from contract.layout import SERVED_BATCH_SIZES
@@ -10,6 +11,7 @@ from serving import launcher
 from serving.environment import SettingsError
 from serving.launcher import LaunchSettings, command, render_configs, version_labels
 from serving.modelserver.config_protos import BatchingParameters, MonitoringConfig
+from serving.processes import REPO
 
 
 def settings(tmp_path, backend="embedded", batching=True):
@@ -159,3 +161,16 @@ def test_render_writes_the_configs_for_the_images_and_starts_nothing(tmp_path, m
         str(tmp_path / "run" / f"{n}.config") for n in ("models", "batching", "monitoring")
     ]
     assert 'base_path: "/models/forecaster"' in (tmp_path / "run" / "models.config").read_text()
+
+
+def test_compose_runs_tf_serving_with_the_launchers_flags_and_folders():
+    """docker-compose.yml mounts models/ and the rendered run/ where the flags point."""
+    service = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["tfserving"]
+    defaults = LaunchSettings.from_env({})
+    assert set(service["command"]) == set(
+        launcher.server_flags(defaults, launcher.CONTAINER_CONFIG, 8500, 8501)
+    )
+    assert service["volumes"] == [
+        f"./models:{launcher.CONTAINER_MODELS}:ro",
+        f"./run:{launcher.CONTAINER_CONFIG}:ro",
+    ]
