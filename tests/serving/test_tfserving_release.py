@@ -22,7 +22,7 @@ from serving.launcher import TF_SERVING_RELEASE, TF_SERVING_TENSORFLOW
 from serving.processes import REPO
 from training.warmup import read_warmup_records
 
-SCRIPT = REPO / "tests" / "graph_session.py"
+SCRIPT = REPO / "tests" / "support" / "graph_session.py"
 VENV = REPO / ".peers" / f"tensorflow-{TF_SERVING_TENSORFLOW}"
 pytestmark = pytest.mark.integration
 
