@@ -24,8 +24,6 @@ import random
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,8 +38,13 @@ from contract.models import MODELS, SUM_REGRESSOR
 from loadtest import prometheus
 from loadtest.payloads import mnist_sample, random_sequence, series_window
 from loadtest.served import add_data_arguments
-from serving.processes import REPO, child_pids, free_port, http, model_available, wait_until_ready
-from serving.stack import REPLICA_PORT_STEP
+from serving.launcher import REPLICA_PORT_STEP
+from serving.processes import (
+    StackProcess,
+    child_pids,
+    http,
+    model_available,
+)
 
 TIMELINE = {"kill": 0.4, "worker_kill": 0.55, "update": 0.6, "freeze": 0.7}
 REPLICAS_TIMELINE = {
@@ -162,47 +165,9 @@ def command_line(pid: int) -> str:
         return ""
 
 
-class Stack:
-    """`python -m serving.stack` — what `make run` ends with — on its own ports and models, and
-    the processes it supervises, found by their command lines. Its stdout (the banner) and
-    stderr (the log of every process it runs) are kept apart."""
-
-    def __init__(
-        self,
-        models_dir: Path | None,
-        workdir: Path,
-        replicas: int = 1,
-        hang_timeout_s: float = 10.0,
-    ):
-        """`models_dir` None: the stack's default, `models/` of the checkout it runs in."""
-        self.grpc_port, self.rest_port, self.port = free_port(), free_port(), free_port()
-        self.replicas = replicas
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.out_path = workdir / "stack.out"
-        self.log_path = workdir / "stack.log"
-        env = {
-            **{name: value for name, value in os.environ.items() if name != "MODELS_DIR"},
-            **({"MODELS_DIR": str(models_dir)} if models_dir is not None else {}),
-            "SERVING_BACKEND": "embedded",
-            "SERVING_RUN_DIR": str(workdir / "run"),
-            "TFS_GRPC_PORT": str(self.grpc_port),
-            "TFS_REST_PORT": str(self.rest_port),
-            "GATEWAY_PORT": str(self.port),
-            "GATEWAY_LOG_LEVEL": "WARNING",
-            "LOG_FORMAT": "json",
-            "MODEL_SERVER_REPLICAS": str(replicas),
-            "STACK_HANG_TIMEOUT_S": str(hang_timeout_s),
-        }
-        with self.out_path.open("wb") as out, self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "serving.stack"], cwd=REPO, env=env, stdout=out, stderr=log
-            )
-
-    def wait_ready(self, timeout: float) -> None:
-        """Until the stack prints its banner ("Ready: ...")."""
-        wait_until_ready(
-            self, lambda: b"Ready:" in self.out_path.read_bytes(), timeout, "the stack"
-        )
+class Stack(StackProcess):
+    """`make run`'s stack with what the soak asks of it: the processes it supervises, found by
+    their command lines, their request counts, and its log read back."""
 
     def model_server_pid(self, replica: int = 0) -> int | None:
         """The process of model server replica `replica` (found by its --port flag)."""
@@ -234,9 +199,6 @@ class Stack:
             errors="replace"
         )
 
-    def rest_url(self, replica: int) -> str:
-        return f"http://127.0.0.1:{self.rest_port + REPLICA_PORT_STEP * replica}"
-
     def models_ready(self, replica: int = 0) -> bool:
         return all(model_available(self.rest_url(replica), name) for name in MODELS)
 
@@ -253,21 +215,6 @@ class Stack:
                 continue
             counts.append(int(prometheus.total(text, ":tensorflow:serving:request_count")))
         return counts
-
-    def stop(self) -> dict:
-        """SIGTERM, as Ctrl-C or `docker stop` would: the stack's exit code, and whether the
-        gateway still answers afterwards (it must not)."""
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(60)
-        try:
-            http("GET", self.url + "/healthz", timeout=2)
-            answers = True
-        except OSError:
-            answers = False
-        return {"exit_code": code, "gateway_answers_after": answers}
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
 
     def log_summary(self) -> dict:
         """Every line of the log should be a JSON object (serving/logs.py): the count, the

@@ -34,6 +34,8 @@ MODELS_CONFIG_HEADER = (
     "# Written by serving.launcher from contract.models (labels: from the versions on disk,\n"
     "# where known); shared by the real server, its images and the embedded one.\n"
 )
+REPLICA_PORT_STEP = 10
+"""Model server replica i listens on TFS_GRPC_PORT + 10·i and TFS_REST_PORT + 10·i."""
 CONTAINER_MODELS, CONTAINER_CONFIG = "/models", "/config"
 TF_SERVING_RELEASE = "2.21.0"
 """The TensorFlow Serving release the images run (docker backend, docker-compose.yml, the

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from serving.launcher import xla_cache_environment
+from serving.launcher import REPLICA_PORT_STEP, xla_cache_environment
 
 REPO = Path(__file__).resolve().parents[1]
 """The source tree the processes run from (`python -m ...` imports from it)."""
@@ -223,3 +223,63 @@ def wait_until_ready(server, ready: Callable[[], bool], deadline: float, what: s
         time.sleep(POLL_S)
     server.stop()
     raise RuntimeError(f"{what} not ready within {deadline} s:\n{server.log_tail()}")
+
+
+class StackProcess:
+    """`python -m serving.stack` — what `make run` ends with — on its own ports and run folder
+    (the models: `models_dir`, or with None the stack's default, models/ of this checkout). Its
+    stdout (the banner) and stderr (the log of every process it runs) are kept apart."""
+
+    def __init__(
+        self,
+        models_dir: Path | None,
+        workdir: Path,
+        replicas: int = 1,
+        hang_timeout_s: float = 10.0,
+    ):
+        self.grpc_port, self.rest_port, self.port = free_port(), free_port(), free_port()
+        self.replicas = replicas
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.out_path = workdir / "stack.out"
+        self.log_path = workdir / "stack.log"
+        env = {
+            **{name: value for name, value in os.environ.items() if name != "MODELS_DIR"},
+            **({"MODELS_DIR": str(models_dir)} if models_dir is not None else {}),
+            "SERVING_BACKEND": "embedded",
+            "SERVING_RUN_DIR": str(workdir / "run"),
+            "TFS_GRPC_PORT": str(self.grpc_port),
+            "TFS_REST_PORT": str(self.rest_port),
+            "GATEWAY_PORT": str(self.port),
+            "GATEWAY_LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": "json",
+            "MODEL_SERVER_REPLICAS": str(replicas),
+            "STACK_HANG_TIMEOUT_S": str(hang_timeout_s),
+        }
+        with self.out_path.open("wb") as out, self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "serving.stack"], cwd=REPO, env=env, stdout=out, stderr=log
+            )
+
+    def wait_ready(self, timeout: float) -> None:
+        """Until the stack prints its banner ("Ready: ...")."""
+        wait_until_ready(
+            self, lambda: b"Ready:" in self.out_path.read_bytes(), timeout, "the stack"
+        )
+
+    def rest_url(self, replica: int) -> str:
+        return f"http://127.0.0.1:{self.rest_port + REPLICA_PORT_STEP * replica}"
+
+    def stop(self) -> dict:
+        """SIGTERM, as Ctrl-C or `docker stop` would: the stack's exit code, and whether the
+        gateway still answers afterwards (it must not)."""
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(60)
+        try:
+            http("GET", self.url + "/healthz", timeout=2)
+            answers = True
+        except OSError:
+            answers = False
+        return {"exit_code": code, "gateway_answers_after": answers}
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]

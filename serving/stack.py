@@ -113,10 +113,6 @@ class StackSettings(launcher.LaunchSettings):
     )
 
 
-REPLICA_PORT_STEP = 10
-"""Model server replica i listens on TFS_GRPC_PORT + 10·i and TFS_REST_PORT + 10·i."""
-
-
 class CrashLoop(Exception):
     """A supervised process keeps dying; the message says which and how."""
 
@@ -291,7 +287,7 @@ def wait_for(check, children: list[Supervised], timeout: float, what: str) -> No
 
 def replica_settings(settings: StackSettings, index: int) -> StackSettings:
     """Replica `index` listens on the configured ports + REPLICA_PORT_STEP·index."""
-    step = REPLICA_PORT_STEP * index
+    step = launcher.REPLICA_PORT_STEP * index
     return settings.model_copy(
         update={"grpc_port": settings.grpc_port + step, "rest_port": settings.rest_port + step}
     )

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from contract.models import MODELS
-from serving.processes import REPO, start_gateway, start_model_server, write_models_config
+from serving.processes import (
+    REPO,
+    StackProcess,
+    start_gateway,
+    start_model_server,
+    write_models_config,
+)
 from tests.support.tf1_example import export_tf1_example_model
 
 GATEWAY_BODY_TIMEOUT_S = 2.0
@@ -104,13 +110,12 @@ STACK_API_KEY = "stack-test-key"
 def stack(models_dir, tmp_path_factory):
     """`python -m serving.stack` — what `make run` ends with — on the quick models, with API
     keys on: its own model server and gateway, for tests that drive `make run`'s processes."""
-    from loadtest.soak import Stack
     from serving.gateway.auth import digest_of
 
     workdir = tmp_path_factory.mktemp("stack")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GATEWAY_API_KEYS", digest_of(STACK_API_KEY))
-        running = Stack(models_dir, workdir)
+        running = StackProcess(models_dir, workdir)
     running.wait_ready(timeout=240)
     yield running
     running.stop()

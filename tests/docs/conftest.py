@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from loadtest.soak import Stack
+from serving.processes import StackProcess
 
 
 @pytest.fixture(scope="session")
@@ -11,7 +11,7 @@ def docs_stack(tmp_path_factory):
     in models/, no API keys; only its ports are the test's own."""
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("GATEWAY_API_KEYS", raising=False)
-        running = Stack(None, tmp_path_factory.mktemp("docs-stack"))
+        running = StackProcess(None, tmp_path_factory.mktemp("docs-stack"))
     running.wait_ready(timeout=300)
     yield running
     running.stop()
