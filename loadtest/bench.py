@@ -39,15 +39,21 @@ import tensorflow as tf  # the ceiling runs the model here; imported before prot
 
 from contract.layout import existing_versions
 from contract.models import DIGIT_CLASSIFIER
-from loadtest import h2load, prometheus, wrk
+from loadtest import h2load, wrk
 from loadtest.cpu import CpuMeter, family, per_request_ms, tree
 from loadtest.payloads import digit_payloads, predict_request, series_window, v2_digit_request
 from loadtest.peers import launch as peers
 from loadtest.plain_graph import strip_xla
-from loadtest.served import add_data_arguments, model_base, start_batched_model_server
+from loadtest.served import (
+    add_data_arguments,
+    failed_grpc_requests,
+    model_base,
+    model_runs,
+    start_batched_model_server,
+)
 from serving.gateway.settings import GatewaySettings
 from serving.gateway.tasks import forecasts, sums
-from serving.processes import REPO, ServerProcess, free_port, http, start_gateway, wait_for_http
+from serving.processes import REPO, ServerProcess, free_port, start_gateway, wait_for_http
 from training.data.mnist import load_mnist
 
 MODEL = DIGIT_CLASSIFIER.name
@@ -71,27 +77,6 @@ def in_process(version: Path, images: np.ndarray, seconds: float) -> dict:
     one_ms, _ = calls_per_second(signature, tf.constant(images[:1]), seconds)
     _, batches = calls_per_second(signature, tf.constant(images[:64]), seconds)
     return {"batch_1_ms": round(one_ms, 3), "batch_64_images_per_second": round(batches * 64, 1)}
-
-
-def batch_rows(metrics: str, model: str) -> tuple[float, float]:
-    """(session runs, rows they carried) of `model`, from the model server's metrics text (its
-    seqserve_batch_size histogram)."""
-    return (
-        prometheus.total(metrics, "seqserve_batch_size_count", model_name=model),
-        prometheus.total(metrics, "seqserve_batch_size_sum", model_name=model),
-    )
-
-
-def model_runs(rest_url: str, model: str) -> tuple[float, float]:
-    """`batch_rows` of `model` on the model server now."""
-    return batch_rows(http("GET", rest_url + "/monitoring/prometheus/metrics")[1], model)
-
-
-def failed_grpc_requests(rest_url: str, model: str) -> int:
-    """The server's count of `model`'s requests answered with a status other than OK."""
-    _, text = http("GET", rest_url + "/monitoring/prometheus/metrics")
-    counts = prometheus.samples(text, ":tensorflow:serving:request_count", model_name=model)
-    return int(sum(value for labels, value in counts if labels["status"] != "OK"))
 
 
 def start_naive(version: Path, workdir: Path) -> ServerProcess:

@@ -21,10 +21,15 @@ import numpy as np
 
 from contract.models import DIGIT_CLASSIFIER
 from loadtest import h2load
-from loadtest.bench import failed_grpc_requests, model_runs
 from loadtest.cpu import CpuMeter, per_request_ms
 from loadtest.payloads import digit_payloads, v2_digit_request
-from loadtest.served import add_data_arguments, model_base, start_batched_model_server
+from loadtest.served import (
+    add_data_arguments,
+    failed_grpc_requests,
+    model_base,
+    model_runs,
+    start_batched_model_server,
+)
 from serving.processes import ServerProcess
 from training.data.mnist import load_mnist
 

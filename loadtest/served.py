@@ -1,4 +1,5 @@
-"""The models the load tools serve, and the model server as they start it."""
+"""The models the load tools serve, the model server as they start it, and what its metrics say
+of a run (rows per session run, failed requests)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import os
 from pathlib import Path
 
 from contract.layout import existing_versions
+from loadtest import prometheus
 from serving.launcher import CONFIG_DIR
-from serving.processes import ServerProcess, start_model_server, write_models_config
+from serving.processes import ServerProcess, http, start_model_server, write_models_config
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,3 +52,24 @@ def start_batched_model_server(served: dict[str, Path], workdir: Path) -> Server
         ],
         deadline=300,
     )
+
+
+def batch_rows(metrics: str, model: str) -> tuple[float, float]:
+    """(session runs, rows they carried) of `model`, from the model server's metrics text (its
+    seqserve_batch_size histogram)."""
+    return (
+        prometheus.total(metrics, "seqserve_batch_size_count", model_name=model),
+        prometheus.total(metrics, "seqserve_batch_size_sum", model_name=model),
+    )
+
+
+def model_runs(rest_url: str, model: str) -> tuple[float, float]:
+    """`batch_rows` of `model` on the model server now."""
+    return batch_rows(http("GET", rest_url + "/monitoring/prometheus/metrics")[1], model)
+
+
+def failed_grpc_requests(rest_url: str, model: str) -> int:
+    """The server's count of `model`'s requests answered with a status other than OK."""
+    _, text = http("GET", rest_url + "/monitoring/prometheus/metrics")
+    counts = prometheus.samples(text, ":tensorflow:serving:request_count", model_name=model)
+    return int(sum(value for labels, value in counts if labels["status"] != "OK"))

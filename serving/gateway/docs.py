@@ -401,6 +401,7 @@ def openapi(settings: GatewaySettings, tasks: tuple[Task, ...]) -> dict:
     }
 
 
+DOCS_ROUTE = "/docs"
 SWAGGER_UI_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css")
 """What the /docs page loads from the swagger-ui-bundle package (served under /docs/)."""
 
@@ -412,9 +413,10 @@ def html(spec: dict) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{title}</title><link rel="stylesheet" href="/docs/swagger-ui.css"></head><body>'
+        f'<title>{title}</title><link rel="stylesheet" href="{DOCS_ROUTE}/swagger-ui.css">'
+        "</head><body>"
         '<noscript>Machine-readable: <a href="/openapi.json">/openapi.json</a></noscript>'
-        '<div id="swagger-ui"></div><script src="/docs/swagger-ui-bundle.js"></script>'
+        f'<div id="swagger-ui"></div><script src="{DOCS_ROUTE}/swagger-ui-bundle.js"></script>'
         '<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});'
         "</script></body></html>"
     )

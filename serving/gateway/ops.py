@@ -20,14 +20,13 @@ from serving.gateway.errors import ApiError, NotFound
 READY_BUDGET_S = 1.0
 """/readyz asks every replica for every model at once, and answers within this budget: well
 inside a readiness probe's timeout (3 s in deploy/k8s), whatever one slow replica does."""
-DOCS_ROUTE = "/docs"
 blueprint = Blueprint("ops", __name__)
 
 
 @blueprint.before_request
 def closed_to_keyless_callers() -> None:
     settings = gateway().settings
-    route = DOCS_ROUTE if request.path.startswith(f"{DOCS_ROUTE}/") else request.path
+    route = docs.DOCS_ROUTE if request.path.startswith(f"{docs.DOCS_ROUTE}/") else request.path
     if settings.api_keys and route not in settings.public_routes:
         auth.authorize(settings.api_keys, request.headers, auth.OPS_SCOPE)
 
@@ -85,14 +84,14 @@ def openapi_route():
     return jsonify(gateway().openapi)
 
 
-@blueprint.get(DOCS_ROUTE)
+@blueprint.get(docs.DOCS_ROUTE)
 def docs_route():
     return Response(gateway().docs_page, mimetype="text/html")
 
 
-@blueprint.get(f"{DOCS_ROUTE}/<asset>")
+@blueprint.get(f"{docs.DOCS_ROUTE}/<asset>")
 def docs_asset(asset: str):
     """Swagger UI's script and style, from the swagger-ui-bundle package."""
     if asset not in docs.SWAGGER_UI_ASSETS:
-        raise NotFound(f"no such file: {DOCS_ROUTE}/{asset}")
+        raise NotFound(f"no such file: {docs.DOCS_ROUTE}/{asset}")
     return send_from_directory(swagger_ui_path, asset, max_age=86400)

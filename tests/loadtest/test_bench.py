@@ -1,7 +1,8 @@
 """The benchmark's verdicts: each target row is computed from the measured figures, and every
 peer framework measured gets its own row."""
 
-from loadtest.bench import batch_rows, markdown, route_requests, targets
+from loadtest.bench import markdown, route_requests, targets
+from loadtest.served import batch_rows
 from protocol.messages import predict_pb2
 
 
